@@ -1,0 +1,145 @@
+#pragma once
+// The kernel interface: everything a device must implement for tandem to train and serve on it.
+//
+// Data-only: device pointers, sizes and scalars; no tensors, no shapes objects, no ownership.
+// All float data is fp32, row-major, contiguous unless a leading dimension is given.
+// Conventions every implementation follows (and tests/backend/conformance_test.cpp checks):
+//   * Outputs are fully written; an implementation never reads an output before writing it,
+//     except where a parameter is documented "accumulates" (+=).
+//   * Backward kernels overwrite input gradients (dx) and accumulate parameter gradients (dw +=),
+//     so gradient accumulation over micro-batches is just "do not zero between them".
+//   * Calls are ordered on one stream; results reach the host through to_host(), which waits.
+//   * Deterministic: the same inputs give the same bits, independent of thread count and of where a
+//     row sits in a batch (fixed reduction order). RL relies on this to make rollouts and training
+//     agree bit for bit on one backend.
+// Layout names used below: n = rows (tokens), C = model width, V = vocabulary, B = sequences,
+// T = sequence length, Hq/Hkv = query/key-value heads, D = head dim.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // ---- memory -------------------------------------------------------------------------------
+  virtual void* alloc(size_t bytes) = 0;  // zero-initialised, 64-byte aligned
+  virtual void release(void* ptr) = 0;
+  virtual void to_device(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void to_host(void* host_dst, const void* src, size_t bytes) = 0;  // waits for the stream
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;          // device to device
+  virtual void fill(float* x, float value, size_t n) = 0;
+  virtual void synchronize() = 0;
+
+  // ---- dense algebra ------------------------------------------------------------------------
+  // C(M,N) = alpha * op(A)(M,K) @ op(B)(K,N) + beta * C. Row-major; op(X) = X^T when tX.
+  // Repeated `batch` times with element strides sA, sB, sC between consecutive matrices.
+  virtual void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc, int batch = 1,
+                    int64_t sA = 0, int64_t sB = 0, int64_t sC = 0) = 0;
+  virtual void add(float* y, const float* x, size_t n) = 0;  // y += x
+
+  // ---- layers, each forward beside its backward --------------------------------------------
+  // out(n,C) = table[ids[i]]. dtable(V,C) accumulates dout rows at ids.
+  virtual void embedding_forward(float* out, const int32_t* ids, const float* table, int n,
+                                 int C) = 0;
+  virtual void embedding_backward(float* dtable, const float* dout, const int32_t* ids, int n,
+                                  int C) = 0;
+
+  // out = x / sqrt(mean(x^2) + eps) * w, per row of x(n,C); rstd(n) saved for backward.
+  virtual void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int n,
+                               int C, float eps) = 0;
+  // dx(n,C) overwritten; dw(C) accumulates.
+  virtual void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x,
+                                const float* w, const float* rstd, int n, int C) = 0;
+
+  // Rotary embedding, NEOX layout (pairs are (j, j + D/2)), in place on x(n,H,D).
+  // cos_sin(max_pos, D/2, 2) holds cos and sin of pos * theta^(-2j/D); pos(n) picks the row.
+  // Backward applies the inverse rotation to dx in place.
+  virtual void rope_forward(float* x, const int32_t* pos, const float* cos_sin, int n, int H,
+                            int D) = 0;
+  virtual void rope_backward(float* dx, const int32_t* pos, const float* cos_sin, int n, int H,
+                             int D) = 0;
+
+  // Causal grouped-query attention. q(B,T,Hq,D), k and v(B,T,Hkv,D), out(B,T,Hq,D);
+  // query head h reads key-value head h / (Hq/Hkv). lse(B,Hq,T) = log-sum-exp of each score row,
+  // kept for the backward, so no (T,T) matrix needs to survive the forward.
+  virtual void attention_forward(float* out, float* lse, const float* q, const float* k,
+                                 const float* v, int B, int T, int Hq, int Hkv, int D,
+                                 float scale) = 0;
+  // dq, dk, dv overwritten.
+  virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout,
+                                  const float* q, const float* k, const float* v, const float* out,
+                                  const float* lse, int B, int T, int Hq, int Hkv, int D,
+                                  float scale) = 0;
+  // One new query per sequence against a KV cache: q(B,Hq,D), caches (B,max_T,Hkv,D),
+  // sequence b attends to positions [0, lens[b]). out(B,Hq,D).
+  virtual void attention_decode(float* out, const float* q, const float* k_cache,
+                                const float* v_cache, const int32_t* lens, int B, int max_T,
+                                int Hq, int Hkv, int D, float scale) = 0;
+
+  // out = silu(gate) * up, elementwise over n. Backward overwrites dgate and dup.
+  virtual void swiglu_forward(float* out, const float* gate, const float* up, size_t n) = 0;
+  virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                               const float* up, size_t n) = 0;
+
+  // Per row of logits(n,V): loss[i] = -log softmax(logits_i)[targets[i]] (the negative
+  // log-probability of the target) and entropy[i] = -sum p log p. targets[i] < 0: loss 0.
+  virtual void cross_entropy_forward(float* loss, float* entropy, const float* logits,
+                                     const int32_t* targets, int n, int V) = 0;
+  // dlogits_i = dloss[i] * (softmax(logits_i) - onehot(targets[i])); rows with targets < 0 get 0.
+  // dlogits may alias logits (in place), which saves the largest activation.
+  virtual void cross_entropy_backward(float* dlogits, const float* logits, const int32_t* targets,
+                                      const float* dloss, int n, int V) = 0;
+
+  // ---- optimizer and reductions -------------------------------------------------------------
+  // AdamW with decoupled weight decay and bias correction, on n parameters; g is multiplied by
+  // grad_scale first (clipping). step counts from 1.
+  virtual void adamw_step(float* p, const float* g, float* m, float* v, size_t n, float lr,
+                          float beta1, float beta2, float eps, float weight_decay,
+                          float grad_scale, int64_t step) = 0;
+  // Sum of squares (in double, fixed order) and finiteness over n values; results to the host.
+  virtual double sum_squares(const float* x, size_t n) = 0;
+  virtual bool all_finite(const float* x, size_t n) = 0;
+};
+
+// Owns one device allocation; frees it through its backend.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(Backend& be, size_t bytes) : be_(&be), ptr_(bytes ? be.alloc(bytes) : nullptr), bytes_(bytes) {}
+  DeviceBuffer(DeviceBuffer&& o) noexcept { *this = std::move(o); }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      be_ = o.be_, ptr_ = o.ptr_, bytes_ = o.bytes_;
+      o.ptr_ = nullptr, o.bytes_ = 0;
+    }
+    return *this;
+  }
+  ~DeviceBuffer() { reset(); }
+  void reset() {
+    if (ptr_) be_->release(ptr_);
+    ptr_ = nullptr, bytes_ = 0;
+  }
+  template <typename T = float>
+  T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Backend* be_ = nullptr;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Registry: "cpu" always; "cuda" when built and a GPU is present. Unknown or unavailable names
+// throw tandem::Error saying why.
+std::unique_ptr<Backend> make_backend(const std::string& name);
+std::vector<std::string> available_backends();
+
+}  // namespace tandem
