@@ -1,7 +1,29 @@
-// tandem: one binary, one subcommand per file in this folder.
+// tandem: one binary, one subcommand per file in this folder (see commands.h).
 #include <cstdio>
 
-int main() {
-  std::puts("tandem");
+#include "tandem/cli/commands.h"
+#include "tandem/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tandem: train reasoning language models on one chip, serve them on another"};
+  app.require_subcommand(1);
+  tandem::cli::add_version_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; a bad flag or value prints one line and exits 2.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "tandem: %s (see --help)\n", e.what());
+    return 2;
+  } catch (const tandem::UsageError& e) {
+    std::fprintf(stderr, "tandem: %s\n", e.what());
+    return 2;
+  } catch (const tandem::Error& e) {
+    std::fprintf(stderr, "tandem: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tandem: unexpected error: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

@@ -1,0 +1,17 @@
+#include <cstdio>
+
+#include "tandem/backend/backend.h"
+#include "tandem/cli/commands.h"
+
+namespace tandem::cli {
+
+void add_version_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("version", "Print the version and the backends this binary can use");
+  cmd->callback([] {
+    std::printf("tandem 0.1.0\nbackends:");
+    for (const auto& name : available_backends()) std::printf(" %s", name.c_str());
+    std::printf("\n");
+  });
+}
+
+}  // namespace tandem::cli
