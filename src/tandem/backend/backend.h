@@ -83,7 +83,8 @@ class Backend {
                                 const float* v_cache, const int32_t* lens, int B, int max_T,
                                 int Hq, int Hkv, int D, float scale) = 0;
 
-  // out = silu(gate) * up, elementwise over n. Backward overwrites dgate and dup.
+  // out = silu(gate) * up, elementwise over n; out may alias gate or up.
+  // Backward overwrites dgate and dup.
   virtual void swiglu_forward(float* out, const float* gate, const float* up, size_t n) = 0;
   virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                                const float* up, size_t n) = 0;

@@ -7,7 +7,14 @@
 int main(int argc, char** argv) {
   CLI::App app{"tandem: train reasoning language models on one chip, serve them on another"};
   app.require_subcommand(1);
+  tandem::cli::add_demo_command(app);
+  tandem::cli::add_train_command(app);
+  tandem::cli::add_grpo_command(app);
+  tandem::cli::add_eval_command(app);
+  tandem::cli::add_generate_command(app);
   tandem::cli::add_version_command(app);
+  tandem::cli::add_tokenize_command(app);
+  tandem::cli::add_train_tokenizer_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

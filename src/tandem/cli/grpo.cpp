@@ -1,0 +1,74 @@
+// tandem grpo: reasoning RL with verifiable rewards from a supervised model directory.
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "tandem/cli/commands.h"
+#include "tandem/recipes/grpo.h"
+
+namespace tandem::cli {
+
+void add_grpo_command(CLI::App& app) {
+  auto c = std::make_shared<GrpoRunConfig>();
+  auto eps_high = std::make_shared<double>(-1);
+  auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model");
+  cmd->set_config("--config", "", "Read options from a TOML/INI file; flags override it");
+  cmd->add_option("--init-from", c->init_from, "Model directory to improve (e.g. runs/demo/model)")
+      ->required();
+  cmd->add_option("--out", c->out_dir, "Run directory")->capture_default_str();
+  cmd->add_option("--task", c->task, "arithmetic or countdown")->capture_default_str();
+  cmd->add_option("--backend", c->backend, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--seed", c->seed, "Seed for prompts and sampling")->capture_default_str();
+  cmd->add_option("--levels", c->levels, "Levels the prompts come from")->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--steps", c->steps, "Rollout batches")->capture_default_str()->check(kPositive);
+  cmd->add_option("--prompts", c->prompts, "Prompts per step")->capture_default_str()->check(kPositive);
+  cmd->add_option("--group-size", c->group_size, "Completions per prompt (G)")->capture_default_str()
+      ->check(kPositive);
+  cmd->add_option("--temperature", c->temperature, "Rollout sampling temperature")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--max-new-tokens", c->max_new_tokens, "Completion length limit")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--epochs", c->epochs, "Policy updates per rollout batch")->capture_default_str()
+      ->check(kPositive);
+  cmd->add_option("--micro-batch", c->micro_batch, "Completions per forward/backward")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--lr", c->lr, "Learning rate (after warmup)")->capture_default_str()->check(kPositive);
+  cmd->add_option("--warmup", c->warmup, "Warmup steps")->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--max-grad-norm", c->max_grad_norm, "Global-norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--epsilon", c->objective.epsilon, "Clip range (low side)")->capture_default_str()
+      ->check(kPositive);
+  cmd->add_option("--epsilon-high", *eps_high, "Clip range, high side (clip-higher); default = epsilon");
+  cmd->add_option("--beta", c->objective.beta, "KL penalty to the frozen initial model (k3)")
+      ->capture_default_str()->check(kNonNegative);
+  const std::map<std::string, LossAggregation> aggs = {{"token", LossAggregation::Token},
+                                                       {"sequence", LossAggregation::Sequence},
+                                                       {"dr_grpo", LossAggregation::DrGrpo}};
+  cmd->add_option("--aggregation", c->objective.aggregation, "token, sequence or dr_grpo")
+      ->transform(CLI::CheckedTransformer(aggs, CLI::ignore_case))->capture_default_str();
+  const std::map<std::string, AdvantageScaling> scalings = {{"group", AdvantageScaling::GroupStd},
+                                                            {"batch", AdvantageScaling::BatchStd},
+                                                            {"none", AdvantageScaling::None}};
+  cmd->add_option("--scaling", c->scaling, "Advantage scaling: group, batch or none")
+      ->transform(CLI::CheckedTransformer(scalings, CLI::ignore_case))->capture_default_str();
+  cmd->add_flag("--dynamic-sampling,!--no-dynamic-sampling", c->dynamic_sampling,
+                "Skip groups whose rewards are all equal")->capture_default_str();
+  cmd->add_flag("--mask-truncated", c->objective.mask_truncated,
+                "Completions that hit the length limit count for nothing");
+  cmd->add_option("--eval-every", c->eval_every, "Steps between held-out evaluations (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--eval-problems", c->eval_problems, "Held-out problems per level")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints (0: none)")
+      ->capture_default_str();
+  cmd->callback([c, eps_high] {
+    if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
+    std::filesystem::create_directories(c->out_dir);
+    MetricsLog metrics(c->out_dir + "/metrics.jsonl");
+    const GrpoRunResult r = run_grpo(*c, metrics);
+    std::printf("%s after %lld steps (%.0f s): model in %s\n", r.interrupted ? "stopped" : "done",
+                (long long)r.steps_done, r.seconds, r.model_dir.c_str());
+  });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,40 @@
+#pragma once
+// The flags shared by `tandem train` and `tandem demo`, bound straight onto SftConfig so the
+// defaults shown by --help are the struct's. Any of them can come from a file: --config FILE
+// (TOML/INI, one `name = value` per line), with flags on the command line taking precedence.
+#include "tandem/cli/commands.h"
+#include "tandem/recipes/sft.h"
+
+namespace tandem::cli {
+
+inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
+  cmd->set_config("--config", "", "Read options from a TOML/INI file; flags override it");
+  cmd->add_option("--out", c.out_dir, "Run directory (metrics, checkpoints, model, report)")
+      ->capture_default_str();
+  cmd->add_option("--task", c.task, "Task to train on: arithmetic or countdown")
+      ->capture_default_str();
+  cmd->add_option("--backend", c.backend, "Device backend: cpu or cuda")->capture_default_str();
+  cmd->add_option("--preset", c.preset, "Model shape when starting from scratch: demo or 25m")
+      ->capture_default_str();
+  cmd->add_option("--init-from", c.init_from, "Model directory to fine-tune instead of a new model");
+  cmd->add_option("--seed", c.seed, "Seed for initialisation, data and sampling")
+      ->capture_default_str();
+  cmd->add_option("--steps", c.steps, "Optimizer steps")->capture_default_str()->check(kPositive);
+  cmd->add_option("--batch", c.batch, "Problems per step")->capture_default_str()->check(kPositive);
+  cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str()->check(kPositive);
+  cmd->add_option("--min-lr", c.min_lr, "Final learning rate of the cosine")->capture_default_str();
+  cmd->add_option("--warmup", c.warmup, "Linear warmup steps")->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
+  cmd->add_option("--max-grad-norm", c.max_grad_norm, "Global-norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--levels", c.levels, "Task levels in the training mix")->capture_default_str()->delimiter(',');
+  cmd->add_option("--level-weights", c.level_weights, "Relative share of each level")
+      ->capture_default_str()->delimiter(',');
+  cmd->add_option("--eval-every", c.eval_every, "Steps between held-out evaluations (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--eval-problems", c.eval_problems, "Held-out problems per level in those evaluations")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-every", c.checkpoint_every, "Steps between checkpoints (0: none)")
+      ->capture_default_str();
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,93 @@
+#include "tandem/io/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "tandem/core/error.h"
+
+namespace tandem {
+
+std::string read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(size_t(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t k = ::read(fd, buf, sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      const int err = errno;
+      ::close(fd);
+      fail("{}: cannot read: {}", path, std::strerror(err));
+    }
+    if (k == 0) break;
+    out.append(buf, size_t(k));
+  }
+  ::close(fd);
+  return out;
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("{}: cannot create '{}': {}", path_, tmp_, std::strerror(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::fail_io(const char* what, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  fail("{}: {} failed: {}", path_, what, std::strerror(err));
+}
+
+void AtomicFile::write(const void* data, size_t n) {
+  TANDEM_CHECK(fd_ >= 0 && !committed_, "{}: write after the file was closed", path_);
+  auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    // Linux moves at most ~2 GiB per call; short writes are retried, a 0-byte write means no space.
+    const ssize_t k = ::write(fd_, p, n < (size_t(1) << 30) ? n : (size_t(1) << 30));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) fail_io("write", errno);
+    if (k == 0) fail_io("write", ENOSPC);
+    p += k;
+    n -= size_t(k);
+  }
+}
+
+void AtomicFile::commit() {
+  TANDEM_CHECK(fd_ >= 0 && !committed_, "{}: commit after the file was closed", path_);
+  if (::fsync(fd_) != 0) fail_io("fsync", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  // close() can report a deferred write error (e.g. on network file systems).
+  if (::close(fd) != 0) fail_io("close", errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail_io("rename", errno);
+  committed_ = true;
+  const size_t slash = path_.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {  // best effort: some file systems do not support fsync on directories
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFile f(path);
+  f.write(bytes);
+  f.commit();
+}
+
+}  // namespace tandem

@@ -1,0 +1,39 @@
+#pragma once
+// Whole-file reads and crash-safe whole-file writes, with errors that name the path.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+// Reads the whole file; throws tandem::Error "<path>: cannot open: <reason>" and the like.
+std::string read_file(const std::string& path);
+
+// Writes a file so that readers see either the old file or the complete new one, never a torn
+// one: bytes go to `path + ".tmp"`, are fsynced, then renamed over `path` (and the directory is
+// fsynced so the rename survives a crash). Any I/O error (disk full, no permission) throws
+// tandem::Error naming the path; the temporary file is removed unless commit() succeeded.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();  // removes the temporary file when commit() was not reached
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, size_t n);
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  void commit();  // fsync, close, rename to the final path
+
+  const std::string& path() const { return path_; }
+
+ private:
+  [[noreturn]] void fail_io(const char* what, int err);
+  std::string path_, tmp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// One-call form for small files (JSON, text).
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+}  // namespace tandem

@@ -1,0 +1,106 @@
+#pragma once
+// The safetensors checkpoint format (the one HF uses): an 8-byte little-endian header length N,
+// N bytes of JSON header
+//   {"__metadata__": {str: str}, "name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}}
+// then the data buffer; offsets are relative to the buffer start.
+//
+// The reader maps the file read-only and validates everything before handing out a pointer, so a
+// damaged or hostile file gives a one-line tandem::Error naming the file and the tensor or field,
+// never a crash. It is as strict as the reference implementation: the tensors must tile the data
+// buffer exactly (no overlap, no gap, nothing after the last one), so whatever we accept, HF
+// tooling accepts too.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
+
+size_t dtype_size(DType d);
+std::string_view dtype_name(DType d);  // as in the header: "F32", "BF16", ...
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  uint64_t offset = 0;  // from the start of the data buffer
+  uint64_t nbytes = 0;
+  int64_t numel() const;
+};
+
+class SafetensorsReader {
+ public:
+  // Maps `path`; throws tandem::Error "<path>: ..." on any I/O or format problem.
+  static SafetensorsReader open(const std::string& path);
+  // Parses a copy of `bytes` held in memory (tests, fuzzers); `where` stands in for the path.
+  static SafetensorsReader from_bytes(std::string_view bytes, std::string where);
+
+  SafetensorsReader(SafetensorsReader&& other) noexcept;
+  SafetensorsReader& operator=(SafetensorsReader&& other) noexcept;
+  SafetensorsReader(const SafetensorsReader&) = delete;
+  SafetensorsReader& operator=(const SafetensorsReader&) = delete;
+  ~SafetensorsReader();  // unmaps
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }  // in file (offset) order
+  const TensorInfo* find(std::string_view name) const;                 // nullptr when absent
+  const TensorInfo& get(std::string_view name) const;  // throws naming the file and tensor
+  const std::byte* data(const TensorInfo& t) const;    // t.nbytes bytes, aligned as in the file
+
+  // Copies tensor `name` into dst (numel floats), converting F32/F16/BF16 to float32. Throws when
+  // the tensor is missing, of another dtype, or its shape differs from `expected_shape`.
+  void read_f32(std::string_view name, std::span<const int64_t> expected_shape, float* dst) const;
+
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  SafetensorsReader() = default;
+  void parse();  // validates the bytes in [base(), base() + size_) and fills the tables
+  const std::byte* base() const { return map_ ? map_ : owned_.data(); }
+  void release();
+
+  std::string path_;
+  std::byte* map_ = nullptr;      // the mmap'ed file, or
+  std::vector<std::byte> owned_;  // the bytes given to from_bytes
+  size_t size_ = 0;               // of the whole file
+  size_t data_start_ = 0;         // 8 + header length
+  std::vector<TensorInfo> tensors_;
+  std::map<std::string, size_t, std::less<>> index_;  // name -> position in tensors_
+  std::map<std::string, std::string> metadata_;
+};
+
+// Collects tensors, then writes a file the reference implementation and HF load. The tensor data
+// is referenced, not copied: it must stay valid until write(). Layout: the header is padded with
+// spaces to a multiple of 8 bytes; tensors are laid out contiguously (the format allows no gaps)
+// ordered by element size, largest first, then in insertion order, so each tensor starts aligned
+// to its element size. The header lists them in that same order, after "__metadata__".
+class SafetensorsWriter {
+ public:
+  void add(std::string name, DType dtype, std::vector<int64_t> shape, const void* data);
+  void add_f32(std::string name, std::vector<int64_t> shape, const float* data) {
+    add(std::move(name), DType::F32, std::move(shape), data);
+  }
+  void set_metadata(std::string key, std::string value);
+
+  // Writes atomically (temporary file, fsync, rename); I/O errors throw naming the path.
+  void write(const std::string& path) const;
+  std::string to_bytes() const;  // the same bytes, in memory
+
+ private:
+  struct Entry {
+    TensorInfo info;
+    const void* data;
+  };
+  template <typename Sink>
+  void emit(Sink&& sink) const;
+
+  std::vector<Entry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace tandem

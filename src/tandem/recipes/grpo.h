@@ -1,0 +1,52 @@
+#pragma once
+// Reasoning RL with verifiable rewards (GRPO): from a model directory, repeat
+//   draw prompts -> sample G completions each (keeping token log-probabilities)
+//   -> score with the task's verifier -> group-normalised advantages
+//   -> `epochs` policy updates with the clipped importance ratio against the sampling policy.
+// Writes metrics.jsonl, checkpoints and a final model directory like the supervised recipe.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tandem/report/metrics_log.h"
+#include "tandem/rl/advantages.h"
+#include "tandem/rl/grpo_loss.h"
+
+namespace tandem {
+
+struct GrpoRunConfig {
+  std::string init_from;            // model directory (required)
+  std::string out_dir = "runs/grpo";
+  std::string task = "arithmetic";
+  std::string backend = "cpu";
+  uint64_t seed = 1;
+  std::vector<int> levels = {5};    // levels prompts are drawn from
+  int64_t steps = 60;               // rollout batches
+  int prompts = 16;                 // prompts per step
+  int group_size = 8;               // G completions per prompt
+  float temperature = 1.0f;         // sampling temperature of the rollouts
+  int max_new_tokens = 200;
+  int epochs = 1;                   // policy updates per rollout batch (old log-probs kept)
+  int micro_batch = 32;             // completions per forward/backward
+  float lr = 2e-5f;                 // constant after warmup
+  int64_t warmup = 5;
+  float weight_decay = 0.0f;
+  float max_grad_norm = 1.0f;
+  GrpoConfig objective;
+  AdvantageScaling scaling = AdvantageScaling::GroupStd;
+  bool dynamic_sampling = true;     // drop groups whose rewards are all equal (no signal)
+  int eval_every = 20;              // steps between held-out evaluations (0: none)
+  int eval_problems = 200;          // per level
+  int checkpoint_every = 0;
+};
+
+struct GrpoRunResult {
+  int64_t steps_done = 0;
+  bool interrupted = false;
+  std::string model_dir;
+  double seconds = 0;
+};
+
+GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics);
+
+}  // namespace tandem

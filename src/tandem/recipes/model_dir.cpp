@@ -1,0 +1,45 @@
+#include "tandem/recipes/model_dir.h"
+
+#include <filesystem>
+
+#include "tandem/core/error.h"
+#include "tandem/data/chat_format.h"
+#include "tandem/io/config_json.h"
+#include "tandem/io/model_files.h"
+
+namespace fs = std::filesystem;
+
+namespace tandem {
+
+LoadedModel load_model(const std::string& dir, const std::string& backend) {
+  TANDEM_CHECK(fs::is_directory(dir), "{}: no such model directory", dir);
+  TANDEM_CHECK(fs::exists(dir + "/config.json"),
+               "{}: not a model directory (no config.json); give a run's model/ or a checkpoint", dir);
+  const std::string tok_path = dir + "/tokenizer.json";
+  TANDEM_CHECK(fs::exists(tok_path),
+               "{}: missing; a model directory must carry its tokenizer (tokenizer.json)", tok_path);
+  // Tokenizer and config are checked against each other before the (large) weights are read.
+  const ModelConfig config = load_model_config(dir + "/config.json");
+  LoadedModel out{make_backend(backend), nullptr, Tokenizer::load(tok_path)};
+  TANDEM_CHECK(out.tokenizer.vocab_size() <= config.vocab_size,
+               "{}: has {} tokens but {}/config.json says vocab_size {}: tokenizer and model do "
+               "not belong together",
+               tok_path, out.tokenizer.vocab_size(), dir, config.vocab_size);
+  HostModel host = load_model_dir(dir);
+  out.model = std::make_unique<Transformer>(*out.backend, host.config);
+  out.model->load_params(host.params);
+  return out;
+}
+
+void save_tokenizer(const Tokenizer& tok, const std::string& dir) {
+  tok.save(dir + "/tokenizer.json");
+  tok.save_config(dir + "/tokenizer_config.json");
+}
+
+Tokenizer demo_tokenizer() {
+  Tokenizer tok = Tokenizer::bytes_only(chat_special_tokens());
+  tok.set_roles({.bos = "", .eos = "<|im_end|>", .pad = "<|endoftext|>", .unk = ""});
+  return tok;
+}
+
+}  // namespace tandem

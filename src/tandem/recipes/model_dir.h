@@ -1,0 +1,26 @@
+#pragma once
+// A model directory as tandem's commands use it: the HF layout (config.json, model.safetensors)
+// plus its tokenizer (tokenizer.json, tokenizer_config.json), so `generate`, `eval` and `serve`
+// need nothing else.
+#include <memory>
+#include <string>
+
+#include "tandem/backend/backend.h"
+#include "tandem/model/transformer.h"
+#include "tandem/tokenizer/tokenizer.h"
+
+namespace tandem {
+
+struct LoadedModel {
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Transformer> model;
+  Tokenizer tokenizer;
+};
+
+// Errors name the directory and the missing or mismatched file.
+LoadedModel load_model(const std::string& dir, const std::string& backend = "cpu");
+void save_tokenizer(const Tokenizer& tok, const std::string& dir);
+// The chat vocabulary of the demo models: 256 byte tokens plus chat_special_tokens().
+Tokenizer demo_tokenizer();
+
+}  // namespace tandem

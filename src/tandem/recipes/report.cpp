@@ -1,0 +1,69 @@
+#include "tandem/recipes/report.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "tandem/io/file.h"
+#include "tandem/report/metrics_log.h"
+#include "tandem/report/svg_chart.h"
+
+namespace tandem {
+
+namespace {
+void write_charts(const std::string& dir) {
+  const auto records = read_metrics(dir + "/metrics.jsonl");
+  Series loss{"train loss", {}, {}};
+  std::map<int, Series> acc;
+  for (const auto& r : records) {
+    const std::string kind = r.value("kind", "");
+    if (kind == "train") {
+      loss.x.push_back(r.value("step", 0.0));
+      loss.y.push_back(r.value("loss", 0.0));
+    } else if (kind == "eval") {
+      const int level = r.value("level", 0);
+      Series& s = acc[level];
+      s.label = fmt::format("level {}", level);
+      s.x.push_back(r.value("step", 0.0));
+      s.y.push_back(r.value("accuracy", 0.0));
+    }
+  }
+  write_file_atomic(dir + "/loss.svg",
+                    svg_line_chart({"Training loss", "step", "mean NLL per target token (log)",
+                                    true, std::nullopt, std::nullopt},
+                                   {loss}));
+  std::vector<Series> acc_series;
+  for (auto& [level, s] : acc) acc_series.push_back(s);
+  write_file_atomic(dir + "/accuracy.svg",
+                    svg_line_chart({"Held-out exact-match accuracy", "step", "accuracy", false, 0.0,
+                                    1.0},
+                                   acc_series));
+}
+
+std::string fence(const std::string& text) { return "```\n" + text + "\n```\n"; }
+}  // namespace
+
+void write_run_report(const std::string& dir, const RunSummary& s) {
+  write_charts(dir);
+  std::string md = fmt::format("# {}\n\n", s.title);
+  if (!s.command.empty()) md += fmt::format("Reproduce: `{}`\n\n", s.command);
+  for (const auto& f : s.facts) md += "- " + f + "\n";
+  md += "\n## Held-out accuracy (greedy decoding, exact match)\n\n";
+  md += "| level | what | problems | accuracy | well-formed | mean tokens |\n|---|---|---|---|---|---|\n";
+  for (const auto& l : s.levels)
+    md += fmt::format("| {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f} |\n", l.accuracy.level,
+                      l.level_name, l.accuracy.problems, 100 * l.accuracy.accuracy,
+                      100 * l.accuracy.format_rate, l.accuracy.mean_tokens);
+  md += "\n![training loss](loss.svg)\n\n![held-out accuracy](accuracy.svg)\n\n## Reasoning traces\n\n";
+  for (const auto& l : s.levels)
+    for (const auto& r : l.traces) {
+      md += fmt::format("Level {} ({}): {}\n", l.accuracy.level, r.score.correct ? "correct" : "wrong",
+                        r.problem.prompt);
+      md += fence(r.text);
+      if (!r.score.correct) md += fmt::format("Expected answer {} ({}).\n", r.problem.answer, r.score.reason);
+      md += "\n";
+    }
+  write_file_atomic(dir + "/report.md", md);
+}
+
+}  // namespace tandem

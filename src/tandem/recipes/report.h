@@ -1,0 +1,27 @@
+#pragma once
+// The run report: curves drawn from metrics.jsonl (loss.svg, accuracy.svg) and report.md with the
+// final accuracy per level and a few reasoning traces.
+#include <string>
+#include <vector>
+
+#include "tandem/rl/rollout.h"
+
+namespace tandem {
+
+struct LevelReport {
+  LevelAccuracy accuracy;
+  std::string level_name;
+  std::vector<Rollout> traces;  // a few, shown verbatim
+};
+
+struct RunSummary {
+  std::string title;
+  std::string command;  // how to reproduce
+  std::vector<std::string> facts;  // "- key: value" lines (time, tokens/s, parameters, ...)
+  std::vector<LevelReport> levels;
+};
+
+// Writes out_dir/loss.svg, out_dir/accuracy.svg and out_dir/report.md.
+void write_run_report(const std::string& out_dir, const RunSummary& summary);
+
+}  // namespace tandem

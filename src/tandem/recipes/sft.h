@@ -1,0 +1,46 @@
+#pragma once
+// Supervised training on a task's worked solutions: the training half of `tandem train` and of
+// `tandem demo`. Writes metrics.jsonl, periodic checkpoints and a final model directory (a full
+// checkpoint, tokenizer included) under out_dir; stops cleanly on SIGINT/SIGTERM.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tandem/model/config.h"
+#include "tandem/report/metrics_log.h"
+
+namespace tandem {
+
+struct SftConfig {
+  std::string out_dir = "runs/demo";
+  std::string task = "arithmetic";
+  std::string backend = "cpu";
+  std::string preset = "demo";      // model shape when starting from scratch
+  std::string init_from;            // a model directory to fine-tune instead
+  uint64_t seed = 1;
+  int64_t steps = 1500;
+  int batch = 32;                   // problems per step
+  float lr = 3e-3f;                 // peak; warmup then cosine to min_lr
+  float min_lr = 3e-4f;
+  int64_t warmup = 100;
+  float weight_decay = 0.1f;
+  float max_grad_norm = 1.0f;
+  std::vector<int> levels = {1, 2, 3, 4};             // training mix
+  std::vector<double> level_weights = {1, 1, 1, 1};   // relative share of each level
+  int eval_every = 500;             // steps between held-out evaluations (0: none)
+  int eval_problems = 100;          // per level, during training
+  int checkpoint_every = 500;       // steps between checkpoints (0: none)
+  int log_every = 10;
+};
+
+struct SftResult {
+  int64_t steps_done = 0;
+  bool interrupted = false;
+  std::string model_dir;   // out_dir/model: the final (or interrupted) weights
+  double seconds = 0;
+  double tokens_per_s = 0;
+};
+
+SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics);
+
+}  // namespace tandem

@@ -1,0 +1,37 @@
+#include "tandem/report/metrics_log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "tandem/core/error.h"
+
+namespace tandem {
+
+MetricsLog::MetricsLog(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "a")) {
+  TANDEM_CHECK(file_ != nullptr, "{}: cannot open for writing: {}", path, std::strerror(errno));
+}
+
+MetricsLog::~MetricsLog() {
+  if (file_) std::fclose(file_);
+}
+
+void MetricsLog::write(const nlohmann::json& record) {
+  const std::string line = record.dump() + "\n";
+  TANDEM_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
+                   std::fflush(file_) == 0,
+               "{}: write failed: {}", path_, std::strerror(errno));
+}
+
+std::vector<nlohmann::json> read_metrics(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace tandem

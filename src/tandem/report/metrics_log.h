@@ -1,0 +1,28 @@
+#pragma once
+// metrics.jsonl: one JSON object per line, flushed as written, so a run can be plotted while it
+// trains and nothing is lost when it is killed.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+class MetricsLog {
+ public:
+  // Appends to `path` (creating it), so a resumed run continues the same file.
+  explicit MetricsLog(const std::string& path);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+  void write(const nlohmann::json& record);
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+// Reads every record back (for charts and reports); skips a torn last line.
+std::vector<nlohmann::json> read_metrics(const std::string& path);
+
+}  // namespace tandem

@@ -1,0 +1,53 @@
+#include "tandem/rl/rollout.h"
+
+#include "tandem/data/chat_format.h"
+
+namespace tandem {
+
+std::vector<Rollout> rollout(const Transformer& model, const Tokenizer& tok, const tasks::Task& task,
+                             const std::vector<tasks::Problem>& problems, RolloutConfig cfg,
+                             uint64_t first_sequence, const std::function<void(size_t)>& on_done) {
+  const int32_t stop = chat_stop_token(tok);
+  if (cfg.generation.stop_tokens.empty()) cfg.generation.stop_tokens = {stop};
+  if (cfg.max_len <= 0) cfg.max_len = model.config().max_position_embeddings;
+  std::vector<Rollout> out(problems.size());
+  std::vector<std::vector<int32_t>> prompts(problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) {
+    out[i].problem = problems[i];
+    prompts[i] = out[i].prompt = chat_prompt_tokens(tok, problems[i].prompt);
+  }
+  Decoder decoder(model, std::max(1, std::min<int>(cfg.slots, int(problems.size()))), cfg.max_len);
+  auto completions = generate(decoder, prompts, cfg.generation, first_sequence, on_done);
+  for (size_t i = 0; i < problems.size(); ++i) {
+    Rollout& r = out[i];
+    r.completion = std::move(completions[i]);
+    std::vector<int32_t> body = r.completion.tokens;
+    if (!body.empty() && body.back() == stop) body.pop_back();
+    r.text = tok.decode(body);
+    r.score = task.score(problems[i], r.text);
+  }
+  return out;
+}
+
+LevelAccuracy evaluate_level(const Transformer& model, const Tokenizer& tok, const tasks::Task& task,
+                             int level, int count, uint64_t seed, int slots,
+                             std::vector<Rollout>* keep) {
+  std::vector<tasks::Problem> problems;
+  for (int i = 0; i < count; ++i)
+    problems.push_back(task.sample(level, tasks::Split::Heldout, seed, uint64_t(i)));
+  RolloutConfig cfg;
+  cfg.slots = slots;
+  cfg.generation.max_new_tokens = model.config().max_position_embeddings;
+  const auto rollouts = rollout(model, tok, task, problems, cfg);
+  LevelAccuracy acc{level, count};
+  for (const Rollout& r : rollouts) {
+    acc.accuracy += r.score.correct;
+    acc.format_rate += r.score.well_formed;
+    acc.mean_tokens += double(r.completion.tokens.size());
+  }
+  if (count > 0) acc.accuracy /= count, acc.format_rate /= count, acc.mean_tokens /= count;
+  if (keep) *keep = rollouts;
+  return acc;
+}
+
+}  // namespace tandem

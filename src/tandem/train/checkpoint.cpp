@@ -1,0 +1,71 @@
+#include "tandem/train/checkpoint.h"
+
+#include <filesystem>
+
+#include "tandem/core/error.h"
+#include "tandem/io/config_json.h"
+#include "tandem/io/json_file.h"
+#include "tandem/io/model_files.h"
+
+namespace fs = std::filesystem;
+
+namespace tandem {
+
+void save_checkpoint(const std::string& dir, Trainer& trainer, const TrainerState& state,
+                     const std::function<void(const std::string&)>& write_extra) {
+  TANDEM_CHECK(!fs::exists(dir), "{}: checkpoint already exists; refusing to overwrite it", dir);
+  const fs::path final_path = fs::path(dir).lexically_normal();
+  const fs::path tmp = final_path.parent_path() / (".tmp-" + final_path.filename().string());
+  fs::remove_all(tmp);  // a leftover from a crash mid-write
+  fs::create_directories(tmp);
+  Transformer& model = trainer.model();
+  Backend& be = model.backend();
+  const ParamLayout& layout = model.layout();
+  std::vector<float> host = model.read_params();
+  save_model_dir(tmp.string(), model.config(), host.data());
+  std::vector<float> m(layout.total), v(layout.total);
+  be.to_host(m.data(), trainer.optimizer().m(), m.size() * sizeof(float));
+  be.to_host(v.data(), trainer.optimizer().v(), v.size() * sizeof(float));
+  write_param_sets(tmp.string() + "/optimizer.safetensors", layout, {{"m.", m.data()}, {"v.", v.data()}});
+  const nlohmann::json js = {
+      {"step", state.step},
+      {"adam_step", state.adam_step},
+      {"seed", state.seed},
+      {"data_position", state.data_position},
+      {"extra", state.extra.is_null() ? nlohmann::json::object() : state.extra}};
+  write_json_file(tmp.string() + "/trainer_state.json", js);
+  if (write_extra) write_extra(tmp.string());
+  fs::rename(tmp, final_path);
+}
+
+TrainerState load_checkpoint(const std::string& dir, Trainer& trainer) {
+  Transformer& model = trainer.model();
+  const ModelConfig cfg = load_model_config(dir + "/config.json");
+  const ParamLayout layout(cfg);
+  TANDEM_CHECK(layout.total == model.layout().total && cfg.num_hidden_layers ==
+                                                           model.config().num_hidden_layers,
+               "{}/config.json: this checkpoint's shape ({} parameters) differs from the model "
+               "being trained ({} parameters)",
+               dir, layout.total, model.layout().total);
+  std::vector<float> p(layout.total), m(layout.total), v(layout.total);
+  read_param_sets(dir + "/model.safetensors", layout, {{"", p.data()}});
+  read_param_sets(dir + "/optimizer.safetensors", layout, {{"m.", m.data()}, {"v.", v.data()}});
+  Backend& be = model.backend();
+  model.load_params(p);
+  be.to_device(trainer.optimizer().m(), m.data(), m.size() * sizeof(float));
+  be.to_device(trainer.optimizer().v(), v.data(), v.size() * sizeof(float));
+  const std::string state_path = dir + "/trainer_state.json";
+  const nlohmann::json js = read_json_file(state_path);
+  const JsonFields f(js, state_path);
+  TrainerState state;
+  state.step = f.get_int("step", 0);
+  state.adam_step = f.get_int("adam_step", 0);
+  state.seed = uint64_t(f.get_int("seed", 0));
+  state.data_position = f.get_int("data_position", 0);
+  if (const auto* extra = f.find("extra")) state.extra = *extra;
+  trainer.set_steps_done(state.step);
+  trainer.optimizer().set_step(state.adam_step);
+  return state;
+}
+
+}  // namespace tandem

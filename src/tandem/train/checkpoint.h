@@ -1,0 +1,32 @@
+#pragma once
+// A training checkpoint is a model directory in the HF layout (config.json, model.safetensors,
+// tokenizer files), so any checkpoint can be served or exported as is, plus the training state:
+//   optimizer.safetensors  AdamW moments, "m.<name>" and "v.<name>" in the parameter layout
+//   trainer_state.json     step counters, seed, data position, and whatever the run adds
+// A checkpoint is written into a temporary sibling directory and renamed into place when complete,
+// so a crash leaves either the old set of checkpoints or the new one, never a torn directory.
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tandem/train/trainer.h"
+
+namespace tandem {
+
+struct TrainerState {
+  int64_t step = 0;           // optimizer steps done (skipped ones included)
+  int64_t adam_step = 0;      // AdamW's own count, for bias correction
+  uint64_t seed = 0;          // the run's seed: every random stream derives from it
+  int64_t data_position = 0;  // next batch index
+  nlohmann::json extra;       // run-specific state (e.g. the last metrics)
+};
+
+// Writes the checkpoint at `dir` (which must not exist yet). `write_extra(tmp_dir)` may add files
+// such as the tokenizer before the directory is published.
+void save_checkpoint(const std::string& dir, Trainer& trainer, const TrainerState& state,
+                     const std::function<void(const std::string&)>& write_extra = {});
+// Restores weights, moments and counters into `trainer` (whose model must have the checkpoint's
+// config) and returns the state. Errors name the file and the field.
+TrainerState load_checkpoint(const std::string& dir, Trainer& trainer);
+
+}  // namespace tandem

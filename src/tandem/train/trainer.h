@@ -1,0 +1,57 @@
+#pragma once
+// One optimizer step = forward/backward over one or more micro-batches (gradient accumulation),
+// global-norm clipping, then AdamW at the scheduled learning rate. The loss is the mean negative
+// log-likelihood over every target token of the step (targets < 0 carry no loss: prompt tokens,
+// padding), so accumulating k micro-batches equals one batch k times larger.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tandem/model/transformer.h"
+#include "tandem/train/adamw.h"
+#include "tandem/train/lr_schedule.h"
+
+namespace tandem {
+
+struct Batch {
+  int B = 0, T = 0;
+  std::vector<int32_t> ids;      // (B, T)
+  std::vector<int32_t> targets;  // (B, T); -1 where no loss is taken
+};
+
+struct TrainConfig {
+  LrSchedule lr;
+  AdamWConfig adamw;
+  float max_grad_norm = 1.0f;  // <= 0 disables clipping
+};
+
+struct StepStats {
+  double loss = 0;       // mean NLL over target tokens
+  double grad_norm = 0;  // before clipping
+  float lr = 0;
+  int64_t tokens = 0;         // all tokens processed (B*T summed)
+  int64_t target_tokens = 0;  // tokens that carried loss
+  bool skipped = false;       // non-finite loss or gradient: no update was made
+};
+
+class Trainer {
+ public:
+  Trainer(Transformer& model, TrainConfig config);
+
+  StepStats step(std::span<const Batch> micro_batches);
+
+  Transformer& model() { return model_; }
+  AdamW& optimizer() { return opt_; }
+  const TrainConfig& config() const { return cfg_; }
+  int64_t steps_done() const { return steps_done_; }  // includes skipped steps
+  void set_steps_done(int64_t s) { steps_done_ = s; }
+
+ private:
+  Transformer& model_;
+  TrainConfig cfg_;
+  AdamW opt_;
+  int64_t steps_done_ = 0;
+  std::vector<float> nll_, dnll_;
+};
+
+}  // namespace tandem

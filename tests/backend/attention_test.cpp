@@ -1,0 +1,131 @@
+// Conformance of causal GQA attention: forward, backward and decode against the references.
+#include <cmath>
+
+#include "backend_test_util.h"
+
+namespace tandem::test {
+namespace {
+
+// Scores are D-term dot products (D <= 128), softmax over <= 130 keys, then a <= 130-term
+// weighted sum; the backward adds sums over rows and the query heads of a group. fp32 rounding
+// of those sums gives NMSE ~ 1e-13; the bound leaves room for exp approximations (~2 ulp).
+constexpr Tol kAttention{1e-10, 1e-4};
+// lse is a log-sum-exp of D-term fp32 dot products: with one key (T = 1) it is that dot product
+// itself, whose relative error grows with cancellation between its terms, so it gets the same
+// bound as the outputs rather than a log-sum-exp's few ulps.
+constexpr Tol kLse = kAttention;
+
+struct Shape {
+  int B, T, Hq, Hkv, D;
+};
+std::string str(const Shape& s) {
+  return fmt::format("B={} T={} Hq={} Hkv={} D={}", s.B, s.T, s.Hq, s.Hkv, s.D);
+}
+
+// Odd lengths, block edges (64, 65), GQA ratios 1, 2, 4, head dims 16-128.
+const Shape kShapes[] = {{1, 1, 1, 1, 16},  {2, 3, 2, 1, 32},   {1, 17, 4, 2, 64},
+                         {2, 33, 4, 4, 16}, {1, 65, 2, 1, 128}, {1, 130, 4, 1, 64},
+                         {2, 64, 8, 4, 32}, {1, 127, 2, 2, 16}};
+
+class AttentionTest : public BackendTest {};
+TANDEM_BACKEND_SUITE(AttentionTest);
+
+TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
+  for (const Shape& s : kShapes) {
+    const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
+    const size_t nl = size_t(s.B) * s.Hq * s.T;
+    const double scale = 1.0 / std::sqrt(double(s.D));
+    // q scaled up so some softmax rows are peaked, others flat.
+    const std::vector<float> q = randn(nq, 2.0f), k = randn(nk), v = randn(nk), dout = randn(nq);
+    DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
+    DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
+    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), s.B, s.T, s.Hq,
+                           s.Hkv, s.D, float(scale));
+    std::vector<double> rout, rlse;
+    ref::attention_forward(rout, rlse, to_d(q), to_d(k), to_d(v), s.B, s.T, s.Hq, s.Hkv, s.D,
+                           scale);
+    expect_close(download(be(), out, nq), rout, kAttention, "attention out " + str(s));
+    expect_close(download(be(), lse, nl), rlse, kLse, "attention lse " + str(s));
+
+    DeviceBuffer ddout = upload(be(), dout);
+    DeviceBuffer dq = poisoned(be(), nq), dk = poisoned(be(), nk), dv = poisoned(be(), nk);
+    be().attention_backward(dq.as(), dk.as(), dv.as(), ddout.as(), dq_in.as(), dk_in.as(),
+                            dv_in.as(), out.as(), lse.as(), s.B, s.T, s.Hq, s.Hkv, s.D,
+                            float(scale));
+    std::vector<double> rdq, rdk, rdv;
+    ref::attention_backward(rdq, rdk, rdv, to_d(dout), to_d(q), to_d(k), to_d(v), s.B, s.T, s.Hq,
+                            s.Hkv, s.D, scale);
+    expect_close(download(be(), dq, nq), rdq, kAttention, "attention dq " + str(s));
+    expect_close(download(be(), dk, nk), rdk, kAttention, "attention dk " + str(s));
+    expect_close(download(be(), dv, nk), rdv, kAttention, "attention dv " + str(s));
+  }
+}
+
+TEST_P(AttentionTest, DecodeMatchesReferenceAndIgnoresCacheBeyondLength) {
+  for (auto [Hq, Hkv, D] : {std::tuple{1, 1, 16}, {4, 2, 32}, {8, 2, 64}, {4, 4, 128}}) {
+    const int B = 3, max_T = 70;
+    const std::vector<int32_t> lens = {1, 70, 33};
+    const size_t nc = size_t(B) * max_T * Hkv * D;
+    std::vector<float> q = randn(size_t(B) * Hq * D, 2.0f), kc = randn(nc), vc = randn(nc);
+    // Cache slots at or beyond lens[b] hold NaN: reading them would poison the result.
+    for (int b = 0; b < B; ++b)
+      for (size_t i = size_t(b * max_T + lens[b]) * Hkv * D; i < size_t(b + 1) * max_T * Hkv * D;
+           ++i)
+        kc[i] = vc[i] = NAN;
+    const double scale = 1.0 / std::sqrt(double(D));
+    DeviceBuffer dq = upload(be(), q), dk = upload(be(), kc), dv = upload(be(), vc);
+    DeviceBuffer dl = upload(be(), lens), out = poisoned(be(), q.size());
+    be().attention_decode(out.as(), dq.as(), dk.as(), dv.as(), dl.as<int32_t>(), B, max_T, Hq, Hkv,
+                          D, float(scale));
+    expect_close(
+        download(be(), out, q.size()),
+        ref::attention_decode(to_d(q), to_d(kc), to_d(vc), lens, B, max_T, Hq, Hkv, D, scale),
+        kAttention, fmt::format("attention_decode Hq={} Hkv={} D={}", Hq, Hkv, D));
+  }
+}
+
+// Decoding the last token against a cache of the sequence gives the forward's last row. On the
+// CPU backend the two share their per-row arithmetic, so they agree bit for bit: a rollout and a
+// trainer see the same numbers.
+TEST_P(AttentionTest, DecodeEqualsLastRowOfForward) {
+  for (const Shape& s : {Shape{2, 1, 2, 1, 16}, Shape{2, 67, 4, 2, 64}, Shape{1, 130, 2, 2, 128}}) {
+    const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
+    const float scale = 1.0f / std::sqrt(float(s.D));
+    const std::vector<float> q = randn(nq, 2.0f), k = randn(nk), v = randn(nk);
+    DeviceBuffer dq = upload(be(), q), dk = upload(be(), k), dv = upload(be(), v);
+    DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), size_t(s.B) * s.Hq * s.T);
+    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), s.B, s.T, s.Hq, s.Hkv,
+                           s.D, scale);
+    const std::vector<float> full = download(be(), out, nq);
+    std::vector<float> q_last, want;
+    const size_t row = size_t(s.Hq) * s.D;
+    for (int b = 0; b < s.B; ++b) {
+      const size_t at = (size_t(b) * s.T + s.T - 1) * row;
+      q_last.insert(q_last.end(), q.begin() + at, q.begin() + at + row);
+      want.insert(want.end(), full.begin() + at, full.begin() + at + row);
+    }
+    DeviceBuffer dql = upload(be(), q_last), dlens = upload(be(), std::vector<int32_t>(s.B, s.T));
+    DeviceBuffer dec = poisoned(be(), q_last.size());
+    be().attention_decode(dec.as(), dql.as(), dk.as(), dv.as(), dlens.as<int32_t>(), s.B, s.T, s.Hq,
+                          s.Hkv, s.D, scale);
+    const std::vector<float> got = download(be(), dec, q_last.size());
+    expect_close(got, to_d(want), kAttention, "decode vs forward " + str(s));
+    if (GetParam() == "cpu") {
+      EXPECT_TRUE(same_bits(got, want)) << "decode vs forward " << str(s);
+    }
+  }
+}
+
+TEST_P(AttentionTest, BadArgumentsThrowWithOpName) {
+  DeviceBuffer a(be(), 4096);
+  expect_op_error("attention_forward", [&] {
+    be().attention_forward(a.as(), a.as(), a.as(), a.as(), a.as(), 1, 2, 3, 2, 16, 1.0f);
+  });
+  DeviceBuffer lens = upload(be(), std::vector<int32_t>{9});
+  expect_op_error("attention_decode", [&] {
+    be().attention_decode(a.as(), a.as(), a.as(), a.as(), lens.as<int32_t>(), 1, 8, 2, 2, 16, 1.0f);
+  });
+}
+
+}  // namespace
+}  // namespace tandem::test

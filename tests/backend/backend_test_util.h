@@ -1,0 +1,168 @@
+#pragma once
+// Shared helpers of the backend conformance suite: backend-parameterised fixtures, random inputs,
+// device upload/download, NaN poisoning, and scale-aware comparison against the references.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reference.h"
+#include "tandem/backend/backend.h"
+#include "tandem/core/error.h"
+#include "tandem/core/rng.h"
+
+namespace tandem::test {
+
+// Every test of the suite runs once per backend in available_backends(): a CUDA build on a
+// machine with a GPU runs the very same cases on "cuda".
+inline void restart_streams();
+
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    restart_streams();
+    be_ = make_backend(GetParam());
+  }
+  Backend& be() { return *be_; }
+  std::unique_ptr<Backend> be_;
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+#define TANDEM_BACKEND_SUITE(Fixture)                                                              \
+  INSTANTIATE_TEST_SUITE_P(Backends, Fixture, ::testing::ValuesIn(::tandem::available_backends()), \
+                           ::tandem::test::backend_name)
+
+// Fresh random data for each input: one fixed seed, a new Philox stream per call, so a failure
+// reproduces exactly while no two inputs share values. Each test restarts the streams from a
+// hash of its name, so it sees the same data run alone (ctest) or in the whole binary.
+inline uint64_t& stream_counter() {
+  static uint64_t stream = 1000;
+  return stream;
+}
+inline uint64_t next_stream() {
+  return stream_counter()++;
+}
+inline void restart_streams() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  stream_counter() =
+      info ? std::hash<std::string>{}(std::string(info->test_suite_name()) + "." + info->name())
+                 << 20
+           : 1000;
+}
+constexpr uint64_t kSeed = 20240607;
+
+inline std::vector<float> randn(size_t n, float scale = 1.0f, float shift = 0.0f) {
+  const Rng rng(kSeed, next_stream());
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = rng.normal(i) * scale + shift;
+  return x;
+}
+inline std::vector<float> randu(size_t n, float lo, float hi) {
+  const Rng rng(kSeed, next_stream());
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = lo + (hi - lo) * rng.uniform(i);
+  return x;
+}
+inline std::vector<int32_t> randint(size_t n, int lo, int hi) {  // [lo, hi)
+  const Rng rng(kSeed, next_stream());
+  std::vector<int32_t> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = lo + int32_t(rng.uniform(i) * float(hi - lo)) % (hi - lo);
+  return x;
+}
+inline std::vector<double> to_d(const std::vector<float>& x) {
+  return {x.begin(), x.end()};
+}
+
+template <typename T>
+DeviceBuffer upload(Backend& be, const std::vector<T>& host) {
+  DeviceBuffer buf(be, std::max<size_t>(1, host.size()) * sizeof(T));
+  if (!host.empty()) be.to_device(buf.as<void>(), host.data(), host.size() * sizeof(T));
+  return buf;
+}
+template <typename T = float>
+std::vector<T> download(Backend& be, const DeviceBuffer& buf, size_t n) {
+  std::vector<T> host(n);
+  if (n) be.to_host(host.data(), buf.as<void>(), n * sizeof(T));
+  return host;
+}
+// An output buffer filled with NaN through the backend itself: an element the kernel fails to
+// write stays NaN and fails the comparison.
+inline DeviceBuffer poisoned(Backend& be, size_t n) {
+  DeviceBuffer buf(be, std::max<size_t>(1, n) * sizeof(float));
+  be.fill(buf.as(), std::numeric_limits<float>::quiet_NaN(), std::max<size_t>(1, n));
+  return buf;
+}
+
+// Tolerance of one kernel: NMSE = ||out - ref||^2 / ||ref||^2, and the largest elementwise error
+// relative to the output's scale, max|out - ref| / max(1, max|ref|).
+struct Tol {
+  double nmse;
+  double max_err;
+};
+
+struct ErrorStats {
+  double nmse = 0, max_err = 0;
+  size_t nonfinite = 0, worst = 0;
+};
+
+inline ErrorStats compare(const std::vector<float>& out, const std::vector<double>& ref) {
+  ErrorStats st;
+  double err2 = 0, ref2 = 0, ref_max = 0, max_abs = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      ++st.nonfinite;
+      continue;
+    }
+    const double e = double(out[i]) - ref[i];
+    err2 += e * e;
+    ref2 += ref[i] * ref[i];
+    ref_max = std::max(ref_max, std::abs(ref[i]));
+    if (std::abs(e) > max_abs) max_abs = std::abs(e), st.worst = i;
+  }
+  // An all-zero reference (e.g. dq of a one-token sequence) has no scale: NMSE then falls back
+  // to the plain squared error, judged against the same bound.
+  st.nmse = ref2 > 0 ? err2 / ref2 : err2;
+  st.max_err = max_abs / std::max(1.0, ref_max);
+  return st;
+}
+
+// Checks sizes, that every element was written (finite) and both metrics.
+inline void expect_close(const std::vector<float>& out, const std::vector<double>& ref, Tol tol,
+                         const std::string& what) {
+  ASSERT_EQ(out.size(), ref.size()) << what;
+  const ErrorStats st = compare(out, ref);
+  EXPECT_EQ(st.nonfinite, 0u) << what << ": elements not finite (unwritten or overflow)";
+  EXPECT_LE(st.nmse, tol.nmse) << what;
+  EXPECT_LE(st.max_err, tol.max_err) << what << ": worst element " << st.worst
+                                     << " out=" << out[st.worst] << " ref=" << ref[st.worst];
+}
+
+// Same bits (NaN-aware through memcmp semantics on the values).
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](float x, float y) {
+           return std::bit_cast<uint32_t>(x) == std::bit_cast<uint32_t>(y);
+         });
+}
+
+// Expects `fn` to throw tandem::Error whose message starts with "[op]".
+template <typename Fn>
+void expect_op_error(const std::string& op, Fn&& fn) {
+  try {
+    fn();
+    ADD_FAILURE() << "[" << op << "] expected tandem::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("[" + op + "]", 0), 0u) << e.what();
+  }
+}
+
+}  // namespace tandem::test
