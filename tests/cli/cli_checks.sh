@@ -45,5 +45,34 @@ cp -r "$work/run/model" "$work/bigtok"
 sed -i 's/"vocab_size": [0-9]*/"vocab_size": 100/' "$work/bigtok/config.json"
 expect 1 "vocab_size|do not belong" -- "$tandem" generate "$work/bigtok" -p hi
 
+# Damaged model files: one line naming the file and the field or tensor, exit 1.
+cp -r "$work/run/model" "$work/trunc"
+truncate -s 5000 "$work/trunc/model.safetensors"
+expect 1 "model.safetensors.*(truncated|past the end|bytes)" -- "$tandem" generate "$work/trunc" -p hi
+cp -r "$work/run/model" "$work/nofield"
+sed -i '/"hidden_size"/d' "$work/nofield/config.json"
+expect 1 "config.json: missing field 'hidden_size'" -- "$tandem" generate "$work/nofield" -p hi
+cp -r "$work/run/model" "$work/badtype"
+sed -i 's/"num_hidden_layers": [0-9]*/"num_hidden_layers": "four"/' "$work/badtype/config.json"
+expect 1 "config.json: field 'num_hidden_layers': expected" -- "$tandem" generate "$work/badtype" -p hi
+cp -r "$work/run/model" "$work/heads"
+sed -i 's/"num_key_value_heads": [0-9]*/"num_key_value_heads": 3/' "$work/heads/config.json"
+expect 1 "config.json: field 'num_attention_heads'.*multiple" -- "$tandem" generate "$work/heads" -p hi
+cp -r "$work/run/model" "$work/rename"
+sed -i 's/model.norm.weight/model.nrom.weight/' "$work/rename/model.safetensors"
+expect 1 "model.safetensors: missing tensor 'model.norm.weight'" -- "$tandem" generate "$work/rename" -p hi
+
+# Ctrl-C during training: finishes the step, writes the checkpoint, exits 0.
+"$tandem" demo --steps 100000 --eval-every 0 --checkpoint-every 0 --out "$work/sigint" >"$work/sigint.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "train \[" "$work/sigint.log" 2>/dev/null && break; sleep 0.2; done
+kill -INT $pid; wait $pid; rc=$?
+if [[ $rc -eq 0 && -s "$work/sigint/model/model.safetensors" && -s "$work/sigint/model/trainer_state.json" ]] &&
+   grep -q "stopped after" "$work/sigint.log"; then
+  pass "SIGINT: checkpoint written, exit 0"
+else
+  fail "SIGINT: exit $rc; $(tail -3 "$work/sigint.log")"
+fi
+
 echo "cli checks: $failures failed"
 [[ $failures -eq 0 ]]

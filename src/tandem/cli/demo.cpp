@@ -30,6 +30,11 @@ void run_demo(const DemoArgs& a) {
               a.sft.preset.c_str(), a.sft.task.c_str(), (unsigned long long)a.sft.seed,
               a.sft.out_dir.c_str());
   const SftResult sft = run_sft(a.sft, metrics);
+  if (sft.interrupted) {  // Ctrl-C: the checkpoint is written; skip the long final evaluation
+    std::printf("stopped after %lld steps; checkpoint in %s (tandem eval %s to evaluate it)\n",
+                (long long)sft.steps_done, sft.model_dir.c_str(), sft.model_dir.c_str());
+    return;
+  }
   const LoadedModel lm = load_model(sft.model_dir, a.sft.backend);
   const auto task = tasks::make_task(a.sft.task);
   RunSummary summary;
@@ -48,10 +53,9 @@ void run_demo(const DemoArgs& a) {
     rep.level_name = task->level_name(level);
     std::vector<Rollout> rollouts;
     Progress bar(fmt::format("eval level {}", level), a.final_problems);
-    size_t done = 0;
     rep.accuracy = evaluate_level(*lm.model, lm.tokenizer, *task, level, a.final_problems,
                                   a.sft.seed, 64, &rollouts);
-    (void)done;
+    bar.update(a.final_problems);
     bar.finish(fmt::format("accuracy {:.1f}%", 100 * rep.accuracy.accuracy));
     metrics.write({{"kind", "eval"}, {"step", sft.steps_done}, {"level", level},
                    {"problems", rep.accuracy.problems}, {"accuracy", rep.accuracy.accuracy},
