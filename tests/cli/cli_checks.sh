@@ -38,6 +38,12 @@ done
 expect 0 "level" -- "$tandem" eval "$work/run/model" --problems 2
 expect 0 "" -- "$tandem" generate "$work/run/model" -p "What is 1 + 2?" --max-new-tokens 8
 
+# Options from a file, overridden by a flag.
+printf '[demo]\nsteps = 3\nbatch = 2\neval-every = 0\nfinal-problems = 2\ncheckpoint-every = 0\n' >"$work/run.toml"
+expect 0 "report" -- "$tandem" demo --config "$work/run.toml" --batch 3 --out "$work/cfg"
+grep -q "3 steps of 3 problems" "$work/cfg/report.md" && pass "config file read, flag wins" ||
+  fail "config: $(grep training "$work/cfg/report.md")"
+
 # A model directory whose tokenizer is missing, or does not fit the model.
 cp -r "$work/run/model" "$work/notok" && rm "$work/notok/tokenizer.json"
 expect 1 "tokenizer.json: missing" -- "$tandem" generate "$work/notok" -p hi

@@ -18,7 +18,6 @@ void add_eval_command(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Held-out accuracy of a model on a task, per level");
-  cmd->set_config("--config", "", "Read options from a TOML/INI file; flags override it");
   cmd->add_option("model", a->model, "Model directory (a run's model/ or a checkpoint)")->required();
   cmd->add_option("--task", a->task, "arithmetic or countdown")->capture_default_str();
   cmd->add_option("--levels", a->levels, "Levels to evaluate (default: all)")->delimiter(',');

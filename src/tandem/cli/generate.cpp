@@ -19,7 +19,6 @@ void add_generate_command(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "Complete prompts with a model (KV-cache decoding)");
-  cmd->set_config("--config", "", "Read options from a TOML/INI file; flags override it");
   cmd->add_option("model", a->model, "Model directory (config.json, model.safetensors, tokenizer.json)")
       ->required();
   cmd->add_option("-p,--prompt", a->prompts, "Prompt text (repeatable; default: one per stdin line)");

@@ -12,7 +12,6 @@ void add_grpo_command(CLI::App& app) {
   auto c = std::make_shared<GrpoRunConfig>();
   auto eps_high = std::make_shared<double>(-1);
   auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model");
-  cmd->set_config("--config", "", "Read options from a TOML/INI file; flags override it");
   cmd->add_option("--init-from", c->init_from, "Model directory to improve (e.g. runs/demo/model)")
       ->required();
   cmd->add_option("--out", c->out_dir, "Run directory")->capture_default_str();

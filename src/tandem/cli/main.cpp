@@ -7,6 +7,9 @@
 int main(int argc, char** argv) {
   CLI::App app{"tandem: train reasoning language models on one chip, serve them on another"};
   app.require_subcommand(1);
+  // Options from a file: one [section] per command (e.g. [demo] then `steps = 800`); flags on the
+  // command line win. Subcommands fall through so `tandem demo --config run.toml` works.
+  app.set_config("--config", "", "Read options from a TOML/INI file, a [command] section each");
   tandem::cli::add_demo_command(app);
   tandem::cli::add_train_command(app);
   tandem::cli::add_grpo_command(app);
@@ -15,6 +18,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_version_command(app);
   tandem::cli::add_tokenize_command(app);
   tandem::cli::add_train_tokenizer_command(app);
+  for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

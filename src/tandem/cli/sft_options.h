@@ -1,14 +1,14 @@
 #pragma once
 // The flags shared by `tandem train` and `tandem demo`, bound straight onto SftConfig so the
 // defaults shown by --help are the struct's. Any of them can come from a file: --config FILE
-// (TOML/INI, one `name = value` per line), with flags on the command line taking precedence.
+// (TOML/INI, a [demo] or [train] section of `name = value` lines; see main.cpp), and flags on
+// the command line take precedence.
 #include "tandem/cli/commands.h"
 #include "tandem/recipes/sft.h"
 
 namespace tandem::cli {
 
 inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
-  cmd->set_config("--config", "", "Read options from a TOML/INI file; flags override it");
   cmd->add_option("--out", c.out_dir, "Run directory (metrics, checkpoints, model, report)")
       ->capture_default_str();
   cmd->add_option("--task", c.task, "Task to train on: arithmetic or countdown")
