@@ -6,20 +6,11 @@
 #include <vector>
 
 #include "tandem/tokenizer/unicode.h"
+#include "tandem/tokenizer/unicode_tables.h"
 
 namespace tandem::unicode {
 namespace {
-struct CccEntry {
-  uint32_t cp;
-  uint8_t ccc;
-};
-struct DecompEntry {
-  uint32_t cp, first, second;
-};
-struct ComposeEntry {
-  uint32_t first, second, composite;
-};
-#include "tandem/tokenizer/unicode_tables.inc"
+using namespace tables;  // NOLINT: the generated tables and their entry types
 
 // Hangul syllables decompose and compose by arithmetic, not by table.
 constexpr uint32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;

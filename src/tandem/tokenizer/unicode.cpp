@@ -1,20 +1,11 @@
 #include "tandem/tokenizer/unicode.h"
+#include "tandem/tokenizer/unicode_tables.h"
 
 #include <algorithm>
 
 namespace tandem::unicode {
 namespace {
-struct CccEntry {
-  uint32_t cp;
-  uint8_t ccc;
-};
-struct DecompEntry {
-  uint32_t cp, first, second;  // second == 0: singleton decomposition
-};
-struct ComposeEntry {
-  uint32_t first, second, composite;
-};
-#include "tandem/tokenizer/unicode_tables.inc"
+using namespace tables;  // NOLINT: the generated tables and their entry types
 }  // namespace
 
 uint8_t flags(uint32_t cp) {
