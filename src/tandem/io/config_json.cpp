@@ -60,7 +60,15 @@ ModelConfig parse_model_config(std::string_view text, const std::string& where) 
 
   if (const json* t = f.find("model_type"); t && *t != "qwen3")
     f.wrong("model_type", "\"qwen3\"", *t);
-  f.opt_string("torch_dtype");
+  // The weights' own dtypes decide how they are read (any of F32/F16/BF16, converted to float32
+  // without loss); torch_dtype ("dtype" since transformers 4.56) is only the dtype HF loads them
+  // as. A value other than a float type means a quantized or otherwise different model.
+  for (const char* key : {"torch_dtype", "dtype"})
+    if (const auto v = f.opt_string(key);
+        v && *v != "float32" && *v != "bfloat16" && *v != "float16" && *v != "auto")
+      f.wrong(key, "\"float32\", \"bfloat16\" or \"float16\"", *f.find(key));
+  if (const json* q = f.find("quantization_config"))
+    f.wrong("quantization_config", "null (quantized checkpoints are not supported)", *q);
   require_value(f, "hidden_act", "silu", "\"silu\"");
   require_value(f, "attention_bias", false, "false");
   require_value(f, "use_sliding_window", false, "false");
@@ -85,6 +93,23 @@ ModelConfig parse_model_config(std::string_view text, const std::string& where) 
   c.eos_token_id = token_id(f, "eos_token_id");
   c.validate(where);
   return c;
+}
+
+void merge_generation_config(std::string_view text, const std::string& where, ModelConfig& config) {
+  const json j = parse_json(text, where);
+  const JsonFields f(j, where);
+  const int bos = token_id(f, "bos_token_id"), eos = token_id(f, "eos_token_id");
+  if (config.bos_token_id < 0) config.bos_token_id = bos;
+  if (config.eos_token_id < 0) config.eos_token_id = eos;
+  config.validate(where);
+}
+
+std::string format_generation_config(const ModelConfig& config, int pad_token_id) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  if (config.bos_token_id >= 0) j["bos_token_id"] = config.bos_token_id;
+  if (config.eos_token_id >= 0) j["eos_token_id"] = config.eos_token_id;
+  if (pad_token_id >= 0) j["pad_token_id"] = pad_token_id;
+  return j.dump(2) + "\n";
 }
 
 ModelConfig load_model_config(const std::string& path) {

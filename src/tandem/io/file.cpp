@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "tandem/core/error.h"
 
@@ -88,6 +89,46 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   AtomicFile f(path);
   f.write(bytes);
   f.commit();
+}
+
+void write_dir_atomic(const std::string& dir, const std::function<void(const std::string&)>& fill) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    TANDEM_CHECK(fs::is_directory(dir, ec) && fs::is_empty(dir, ec),
+                 "{}: already exists and is not an empty directory; refusing to overwrite it", dir);
+  }
+  fs::path final_path = fs::absolute(fs::path(dir)).lexically_normal();
+  if (!final_path.has_filename()) final_path = final_path.parent_path();  // "out/" is "out"
+  TANDEM_CHECK(final_path.has_filename() && final_path.filename() != "..",
+               "{}: not a directory name", dir);
+  const fs::path tmp = final_path.parent_path() / (".tmp-" + final_path.filename().string());
+  fs::remove_all(tmp, ec);  // a leftover from a crash mid-write
+  fs::create_directories(tmp, ec);
+  if (ec) fail("{}: cannot create: {}", tmp.string(), ec.message());
+  try {
+    fill(tmp.string());
+    // rename(2) replaces an empty directory atomically.
+    if (::rename(tmp.c_str(), final_path.c_str()) != 0)
+      fail("{}: cannot rename {} into place: {}", dir, tmp.string(), std::strerror(errno));
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  const int dfd = ::open(final_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {  // best effort, as in AtomicFile::commit
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("{}: cannot open directory: {}", dir, std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) fail("{}: fsync failed: {}", dir, std::strerror(err));
 }
 
 }  // namespace tandem

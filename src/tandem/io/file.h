@@ -1,6 +1,7 @@
 #pragma once
 // Whole-file reads and crash-safe whole-file writes, with errors that name the path.
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,15 @@ class AtomicFile {
 
 // One-call form for small files (JSON, text).
 void write_file_atomic(const std::string& path, std::string_view bytes);
+
+// The same for a whole directory: `fill(tmp)` writes the files into a fresh sibling folder
+// (".tmp-<name>"), which is then renamed to `dir`, so `dir` is either absent or complete. `dir`
+// must not exist, or be an empty folder (never overwritten otherwise). On any error the
+// temporary folder is removed and the error propagates.
+void write_dir_atomic(const std::string& dir, const std::function<void(const std::string&)>& fill);
+
+// fsync(2) on a directory, so the names created in it (files written, renames) survive a crash.
+// Throws naming the directory; file systems that cannot sync a directory (EINVAL) are accepted.
+void sync_dir(const std::string& dir);
 
 }  // namespace tandem

@@ -1,5 +1,7 @@
 #pragma once
-// A model directory in the HF layout: config.json + model.safetensors with Qwen3 tensor names.
+// A model directory in the HF layout: config.json + model.safetensors (or shards listed by
+// model.safetensors.index.json, see io/weight_files.h) with Qwen3 tensor names, and optionally
+// generation_config.json.
 // Host-side only (vectors of floats); putting weights on a device is the caller's business.
 #include <string>
 #include <vector>
@@ -14,10 +16,14 @@ struct HostModel {
   std::vector<float> params;  // ParamLayout(config) order
 };
 
-// Reads dir/config.json and dir/model.safetensors; every tensor of the layout must be present with
-// its exact shape (F32, F16 or BF16), and no unknown tensor may be left over. Errors name the file
+// Reads dir/config.json, dir/generation_config.json when present (bos/eos ids that config.json
+// leaves unset) and the weights, single file or sharded; every tensor of the layout must be present
+// with its exact shape (F32, F16 or BF16, whatever config.json's torch_dtype says), and no unknown
+// tensor may be left over (a tied model may carry an ignored lm_head.weight). Errors name the file
 // and the tensor.
 HostModel load_model_dir(const std::string& dir);
+// The weights part of the above, into params (ParamLayout(config).total floats).
+void read_model_weights(const std::string& dir, const ModelConfig& config, float* params);
 // One slab in the parameter layout, its tensors named prefix + HF name (e.g. "m." for a moment).
 struct ParamSet {
   std::string prefix;

@@ -32,21 +32,6 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr DType kAllDTypes[] = {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I64,
                                 DType::I32, DType::I16, DType::I8,   DType::U8,  DType::BOOL};
 
-// Names come from untrusted files: keep error messages on one line and of sane length.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (const char ch : s.substr(0, 200)) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += ch;
-    }
-  }
-  if (s.size() > 200) out += "...";
-  return out;
-}
-
 std::string shape_str(std::span<const int64_t> shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
@@ -108,6 +93,20 @@ std::string_view dtype_name(DType d) {
       return "BOOL";
   }
   fail("dtype_name: invalid DType {}", int(d));
+}
+
+std::string printable_name(std::string_view s) {
+  std::string out;
+  for (const char ch : s.substr(0, 200)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += ch;
+    }
+  }
+  if (s.size() > 200) out += "...";
+  return out;
 }
 
 int64_t TensorInfo::numel() const {
@@ -208,7 +207,7 @@ void SafetensorsReader::parse() {
                                                     json& parsed) {
     if (depth == 1 && event == json::parse_event_t::key &&
         !seen.insert(parsed.get<std::string>()).second) {
-      fail("{}: header names '{}' twice", p, printable(parsed.get<std::string>()));
+      fail("{}: header names '{}' twice", p, printable_name(parsed.get<std::string>()));
     }
     return true;
   };
@@ -229,13 +228,13 @@ void SafetensorsReader::parse() {
       for (const auto& [k, v] : entry.items()) {
         TANDEM_CHECK(v.is_string(),
                      "{}: field '__metadata__': value of '{}' must be a string, got {}", p,
-                     printable(k), describe_json(v));
+                     printable_name(k), describe_json(v));
         metadata_[k] = v.get<std::string>();
       }
       continue;
     }
     TANDEM_CHECK(!name.empty(), "{}: header has a tensor with an empty name", p);
-    const std::string where = fmt::format("{}: tensor '{}'", p, printable(name));
+    const std::string where = fmt::format("{}: tensor '{}'", p, printable_name(name));
     const JsonFields f(entry, where);
     TensorInfo t;
     t.name = name;
@@ -246,7 +245,7 @@ void SafetensorsReader::parse() {
     TANDEM_CHECK(
         known != std::end(kAllDTypes),
         "{}: unknown dtype \"{}\" (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)",
-        where, printable(dtype));
+        where, printable_name(dtype));
     t.dtype = *known;
 
     const json* shape = f.find("shape");
@@ -284,15 +283,15 @@ void SafetensorsReader::parse() {
   const TensorInfo* prev = nullptr;
   for (const TensorInfo& t : tensors_) {
     if (t.offset < pos) {
-      fail("{}: tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", p, printable(prev->name),
-           prev->offset, prev->offset + prev->nbytes, printable(t.name), t.offset,
+      fail("{}: tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", p, printable_name(prev->name),
+           prev->offset, prev->offset + prev->nbytes, printable_name(t.name), t.offset,
            t.offset + t.nbytes);
     }
     TANDEM_CHECK(
         t.offset == pos,
         "{}: tensor '{}': {} unused bytes before its data_offsets [{}, {}] (tensors must be "
         "contiguous)",
-        p, printable(t.name), t.offset - pos, t.offset, t.offset + t.nbytes);
+        p, printable_name(t.name), t.offset - pos, t.offset, t.offset + t.nbytes);
     pos = t.offset + t.nbytes;
     if (t.nbytes > 0) prev = &t;
   }
@@ -309,14 +308,14 @@ const TensorInfo* SafetensorsReader::find(std::string_view name) const {
 
 const TensorInfo& SafetensorsReader::get(std::string_view name) const {
   const TensorInfo* t = find(name);
-  TANDEM_CHECK(t, "{}: no tensor named '{}' (the file has {} tensors)", path_, printable(name),
+  TANDEM_CHECK(t, "{}: no tensor named '{}' (the file has {} tensors)", path_, printable_name(name),
                tensors_.size());
   return *t;
 }
 
 const std::byte* SafetensorsReader::data(const TensorInfo& t) const {
   TANDEM_CHECK(t.offset <= size_ - data_start_ && t.nbytes <= size_ - data_start_ - t.offset,
-               "{}: tensor '{}' is not from this file", path_, printable(t.name));
+               "{}: tensor '{}' is not from this file", path_, printable_name(t.name));
   return base() + data_start_ + t.offset;
 }
 
@@ -325,7 +324,7 @@ void SafetensorsReader::read_f32(std::string_view name, std::span<const int64_t>
   const TensorInfo& t = get(name);
   TANDEM_CHECK(
       std::equal(t.shape.begin(), t.shape.end(), expected_shape.begin(), expected_shape.end()),
-      "{}: tensor '{}': shape {} does not match the expected {}", path_, printable(name),
+      "{}: tensor '{}': shape {} does not match the expected {}", path_, printable_name(name),
       shape_str(t.shape), shape_str(expected_shape));
   const std::byte* src = data(t);
   const size_t n = size_t(t.numel());
@@ -347,7 +346,7 @@ void SafetensorsReader::read_f32(std::string_view name, std::span<const int64_t>
       return convert16([](uint16_t h) { return f16_to_f32(h); });
     default:
       fail("{}: tensor '{}': dtype {} cannot be read as float32 (expected F32, F16 or BF16)", path_,
-           printable(name), dtype_name(t.dtype));
+           printable_name(name), dtype_name(t.dtype));
   }
 }
 
@@ -368,7 +367,7 @@ void SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t> 
   try {
     (void)nlohmann::json(name).dump();  // the header is JSON: names must be valid UTF-8
   } catch (const nlohmann::json::exception&) {
-    fail("safetensors writer: tensor name '{}' is not valid UTF-8", printable(name));
+    fail("safetensors writer: tensor name '{}' is not valid UTF-8", printable_name(name));
   }
   Entry e{TensorInfo{std::move(name), dtype, std::move(shape), 0, nbytes}, data};
   entries_.push_back(std::move(e));

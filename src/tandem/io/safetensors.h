@@ -23,6 +23,8 @@ enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
 
 size_t dtype_size(DType d);
 std::string_view dtype_name(DType d);  // as in the header: "F32", "BF16", ...
+// A name from an untrusted file made fit for a one-line error: control bytes escaped, cut at 200.
+std::string printable_name(std::string_view s);
 
 struct TensorInfo {
   std::string name;

@@ -1,0 +1,48 @@
+// tandem import: turn a checkpoint from another ecosystem into a tandem model directory (float32).
+#include <cstdio>
+#include <map>
+
+#include "tandem/cli/commands.h"
+#include "tandem/cli/export_gguf.h"
+#include "tandem/io/hf_checkpoint.h"
+
+namespace tandem::cli {
+
+namespace {
+// A new format is one more enum value, map entry and switch case.
+enum class Format { Hf, Gguf };
+const std::map<std::string, Format> kFormats = {{"hf", Format::Hf}, {"gguf", Format::Gguf}};
+}  // namespace
+
+void add_import_command(CLI::App& app) {
+  struct Args {
+    std::string from, out, format = "hf";
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "import", "Make a tandem model directory from an HF checkpoint (safetensors, sharded or not) or a "
+      "qwen3 GGUF file");
+  cmd->add_option("--from", a->from,
+                  "HF checkpoint directory: config.json, model.safetensors or shards + "
+                  "model.safetensors.index.json, tokenizer.json; or a .gguf file with --format gguf")
+      ->required();
+  cmd->add_option("-o,--out", a->out, "Directory to write (must not exist, or be empty)")
+      ->required();
+  cmd->add_option("--format", a->format,
+                  "hf: safetensors directory (F32, F16 or BF16 weights); gguf: llama.cpp file "
+                  "(F32, F16, BF16, Q8_0, Q4_0; dequantized)")
+      ->capture_default_str()->check(CLI::IsMember(kFormats));
+  cmd->callback([a] {
+    switch (kFormats.at(a->format)) {
+      case Format::Hf:
+        import_hf(a->from, a->out);
+        std::printf("imported %s to %s (float32)\n", a->from.c_str(), a->out.c_str());
+        break;
+      case Format::Gguf:
+        run_import_gguf(a->from, a->out);
+        break;
+    }
+  });
+}
+
+}  // namespace tandem::cli
