@@ -35,6 +35,25 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
       ->capture_default_str();
   cmd->add_option("--checkpoint-every", c.checkpoint_every, "Steps between checkpoints (0: none)")
       ->capture_default_str();
+  cmd->add_option("--log-every", c.log_every, "Steps between train records in metrics.jsonl")
+      ->capture_default_str()->check(kPositive);
+  // Fault tolerance (docs/fault-tolerance.md).
+  cmd->add_flag("--resume", c.resume,
+                "Continue from the newest valid checkpoint in OUT/checkpoints (none: start fresh)");
+  cmd->add_option("--keep-last", c.keep_last, "Checkpoints kept in OUT/checkpoints (0: all)")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--spike-window", c.spike.window, "Loss-spike rule: steps in the running window")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--spike-min-steps", c.spike.min_count,
+                  "Loss-spike rule: losses in the window before it judges")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--spike-z", c.spike.z,
+                  "Loss-spike rule: z-score of the log-loss that rolls back to the last "
+                  "checkpoint (0: off)")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--max-failures", c.max_failures,
+                  "Consecutive failed steps or checkpoint writes before the run gives up")
+      ->capture_default_str()->check(kPositive);
 }
 
 }  // namespace tandem::cli

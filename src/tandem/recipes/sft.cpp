@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "tandem/core/error.h"
@@ -10,95 +11,285 @@
 #include "tandem/core/signals.h"
 #include "tandem/data/sft_batches.h"
 #include "tandem/data/tasks/task.h"
+#include "tandem/io/model_files.h"
 #include "tandem/model/presets.h"
 #include "tandem/recipes/model_dir.h"
+#include "tandem/recipes/sft_state.h"
 #include "tandem/rl/rollout.h"
 #include "tandem/train/checkpoint.h"
+#include "tandem/train/checkpoint_manager.h"
+#include "tandem/train/fault_hooks.h"
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
 namespace tandem {
 
 namespace {
-void log_eval(MetricsLog& metrics, const Transformer& model, const Tokenizer& tok,
-              const tasks::Task& task, const SftConfig& cfg, int64_t step) {
-  for (int level = 1; level <= task.num_levels(); ++level) {
-    const LevelAccuracy acc =
-        evaluate_level(model, tok, task, level, cfg.eval_problems, cfg.seed);
-    metrics.write({{"kind", "eval"}, {"step", step}, {"level", level}, {"problems", acc.problems},
-                   {"accuracy", acc.accuracy}, {"format_rate", acc.format_rate},
-                   {"mean_tokens", acc.mean_tokens}});
-  }
-}
-}  // namespace
 
-SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics) {
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+class SftRun {
+ public:
+  SftRun(const SftConfig& cfg, MetricsLog& metrics);
+  SftResult run();
+
+ private:
+  void start();  // fresh, or from the newest checkpoint that verifies (--resume)
+  void restore(const std::string& dir);
+  void restart_from_scratch();
+  void step_once();
+  void on_nonfinite(int64_t batch, const StepStats& s);
+  void on_spike(int64_t batch, const StepStats& s);
+  void check_failures(const std::string& what);
+  void periodic_checkpoint(int64_t step);
+  std::string save(int64_t step);
+  void log_eval(int64_t step);
+
+  const SftConfig& cfg_;
+  MetricsLog& metrics_;
+  std::unique_ptr<tasks::Task> task_;
+  SftMix mix_;
+  LoadedModel lm_;
+  std::unique_ptr<Trainer> trainer_;
+  CheckpointManager ckpts_;
+  SftLoopState st_;
+  SftResult result_;
+  int checkpoint_failures_ = 0;
+  int64_t tokens_here_ = 0;  // trained by this process, for throughput
+  double loss_ema_ = NAN;
+  Clock::time_point start_ = Clock::now();
+};
+
+SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics)
+    : cfg_(cfg), metrics_(metrics), task_(tasks::make_task(cfg.task)),
+      mix_{cfg.levels, cfg.level_weights}, ckpts_(cfg.out_dir + "/checkpoints", cfg.keep_last),
+      st_(cfg.spike) {
   TANDEM_CHECK(cfg.levels.size() == cfg.level_weights.size(),
                "--levels and --level-weights must have the same length");
   TANDEM_CHECK(cfg.steps > 0 && cfg.batch > 0, "--steps and --batch must be positive");
-  const auto task = tasks::make_task(cfg.task);
+  TANDEM_CHECK(cfg.max_failures > 0, "--max-failures must be positive");
   for (int level : cfg.levels)
-    TANDEM_CHECK(level >= 1 && level <= task->num_levels(), "--levels: level {} outside 1..{}",
-                 level, task->num_levels());
-  LoadedModel lm;
+    TANDEM_CHECK(level >= 1 && level <= task_->num_levels(), "--levels: level {} outside 1..{}",
+                 level, task_->num_levels());
   if (!cfg.init_from.empty()) {
-    lm = load_model(cfg.init_from, cfg.backend);
+    lm_ = load_model(cfg.init_from, cfg.backend);
   } else {
-    lm.backend = make_backend(cfg.backend);
-    lm.tokenizer = demo_tokenizer();
-    lm.model = std::make_unique<Transformer>(*lm.backend,
-                                             model_preset(cfg.preset, lm.tokenizer.vocab_size()));
-    lm.model->init_random(cfg.seed);
+    lm_.backend = make_backend(cfg.backend);
+    lm_.tokenizer = demo_tokenizer();
+    lm_.model = std::make_unique<Transformer>(*lm_.backend,
+                                              model_preset(cfg.preset, lm_.tokenizer.vocab_size()));
+    lm_.model->init_random(cfg.seed);
   }
-  Transformer& model = *lm.model;
-  const Tokenizer& tok = lm.tokenizer;
   TrainConfig tc;
   tc.lr = {cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
-  Trainer trainer(model, tc);
-  const SftMix mix{cfg.levels, cfg.level_weights};
-  fs::create_directories(cfg.out_dir + "/checkpoints");
-  auto checkpoint = [&](const std::string& dir, int64_t step) {
-    TrainerState st;
-    st.step = step, st.adam_step = trainer.optimizer().step(), st.seed = cfg.seed;
-    st.data_position = step;
-    save_checkpoint(dir, trainer, st, [&](const std::string& d) { save_tokenizer(tok, d); });
-  };
+  trainer_ = std::make_unique<Trainer>(*lm_.model, tc);
+}
 
-  SftResult result;
-  install_stop_handler();
-  Progress bar("train", cfg.steps);
-  const auto start = std::chrono::steady_clock::now();
-  int64_t tokens = 0;
-  double loss_ema = 0;
-  int64_t step = 0;
-  for (; step < cfg.steps && !stop_requested(); ++step) {
-    if (cfg.eval_every > 0 && step % cfg.eval_every == 0 && step > 0)
-      log_eval(metrics, model, tok, *task, cfg, step);
-    const Batch batch = sft_batch(*task, tok, mix, cfg.seed, step, cfg.batch);
-    const StepStats s = trainer.step(std::span(&batch, 1));
-    tokens += s.tokens;
-    loss_ema = step == 0 ? s.loss : 0.95 * loss_ema + 0.05 * s.loss;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (step % cfg.log_every == 0 || step + 1 == cfg.steps)
-      metrics.write({{"kind", "train"}, {"step", step + 1}, {"loss", s.loss}, {"lr", s.lr},
-                     {"grad_norm", s.grad_norm}, {"tokens", tokens},
-                     {"tokens_per_s", tokens / secs}, {"elapsed_s", secs}, {"skipped", s.skipped}});
-    bar.update(step + 1, fmt::format("loss {:.3f} | {} tok/s", loss_ema, format_count(tokens / secs)));
-    if (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0 && step + 1 < cfg.steps)
-      checkpoint(fmt::format("{}/checkpoints/step-{:06}", cfg.out_dir, step + 1), step + 1);
+void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from the config
+  if (cfg_.init_from.empty()) {
+    lm_.model->init_random(cfg_.seed);
+  } else {
+    lm_.model->load_params(load_model_dir(cfg_.init_from).params);
   }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.tokens_per_s = tokens / std::max(result.seconds, 1e-9);
-  result.steps_done = step;
-  result.interrupted = step < cfg.steps;
-  bar.finish(fmt::format("loss {:.3f} | {} tok/s", loss_ema, format_count(result.tokens_per_s)));
-  result.model_dir = cfg.out_dir + "/model";
-  fs::remove_all(result.model_dir);
-  checkpoint(result.model_dir, step);
-  return result;
+  trainer_->optimizer().reset();
+  trainer_->set_steps_done(0);
+  st_ = SftLoopState(cfg_.spike);
+}
+
+void SftRun::restore(const std::string& dir) {
+  const TrainerState ts = load_checkpoint(dir, *trainer_);
+  st_.restore(ts, dir + "/trainer_state.json");
+}
+
+void SftRun::start() {
+  fs::create_directories(cfg_.out_dir);
+  ckpts_.lock();
+  if (!cfg_.resume) {
+    TANDEM_CHECK(ckpts_.list().empty(),
+                 "{}: holds checkpoints of an earlier run; pass --resume to continue it, or "
+                 "choose another --out",
+                 ckpts_.root());
+    ckpts_.remove_temporaries();
+    return;
+  }
+  const CheckpointManager::Choice c = ckpts_.prepare_resume();
+  for (const std::string& note : c.notes) say(note);
+  if (!c.checkpoint) {
+    say(fmt::format("--resume: {} checkpoint in {}; starting from scratch",
+                    c.notes.empty() ? "no" : "no valid", ckpts_.root()));
+    return;
+  }
+  restore(c.checkpoint->dir);
+  for (const std::string& w : settings_changes(st_.settings, run_settings(cfg_))) say(w);
+  result_.resumed_from = trainer_->steps_done();
+  say(fmt::format("resuming from {} (step {}, next batch {})", c.checkpoint->dir,
+                  trainer_->steps_done(), st_.data));
+  metrics_.write({{"kind", "event"}, {"event", "resume"}, {"step", trainer_->steps_done()},
+                  {"checkpoint", c.checkpoint->dir}, {"next_batch", st_.data},
+                  {"notes", c.notes}});
+}
+
+void SftRun::log_eval(int64_t step) {
+  for (int level = 1; level <= task_->num_levels(); ++level) {
+    const LevelAccuracy acc =
+        evaluate_level(*lm_.model, lm_.tokenizer, *task_, level, cfg_.eval_problems, cfg_.seed);
+    metrics_.write({{"kind", "eval"}, {"step", step}, {"level", level},
+                    {"problems", acc.problems}, {"accuracy", acc.accuracy},
+                    {"format_rate", acc.format_rate}, {"mean_tokens", acc.mean_tokens}});
+  }
+}
+
+void SftRun::check_failures(const std::string& what) {
+  if (st_.failures < cfg_.max_failures) return;
+  const auto good = ckpts_.latest_valid().checkpoint;
+  const std::string last = good ? good->dir : "none yet";
+  metrics_.write({{"kind", "event"}, {"event", "abort"}, {"step", trainer_->steps_done()},
+                  {"failures", st_.failures}, {"reason", what}});
+  fail("training stopped after {} consecutive failures (the last: {}); the newest good "
+       "checkpoint is {}. Try a lower --lr or --max-grad-norm, or raise --max-failures",
+       st_.failures, what, last);
+}
+
+void SftRun::on_nonfinite(int64_t batch, const StepStats& s) {
+  ++result_.skipped_steps, ++st_.failures;
+  const int64_t step = trainer_->steps_done();
+  metrics_.write({{"kind", "event"}, {"event", "nonfinite"}, {"step", step}, {"batch", batch},
+                  {"loss", finite_or_null(s.loss)}, {"grad_norm", finite_or_null(s.grad_norm)}});
+  const std::string what = fmt::format(
+      "step {} (batch {}): non-finite loss or gradient (loss {:.4g}, gradient norm {:.4g})", step,
+      batch, s.loss, s.grad_norm);
+  say(what + ": update skipped");
+  check_failures(what);
+}
+
+void SftRun::on_spike(int64_t batch, const StepStats& s) {
+  ++result_.rollbacks, ++st_.failures;
+  const int64_t step = trainer_->steps_done();
+  const double z = st_.guard.z_score(s.loss), typical = st_.guard.typical();
+  const std::string what = fmt::format(
+      "step {} (batch {}): loss {:.4g} is a spike, {:.1f} sigma (of log-loss) above the last {} "
+      "steps' {:.4g}",
+      step, batch, s.loss, z, st_.guard.count(), typical);
+  check_failures(what);
+  const int failures = st_.failures;
+  const CheckpointManager::Choice c = ckpts_.prepare_resume();
+  for (const std::string& note : c.notes) say(note);
+  if (c.checkpoint) restore(c.checkpoint->dir);
+  else restart_from_scratch();
+  // Skip every batch since that checkpoint, the offending one included.
+  const int64_t from = st_.data;
+  st_.failures = failures, st_.data = batch + 1;
+  const std::string to = c.checkpoint ? c.checkpoint->dir : "the initial weights";
+  metrics_.write({{"kind", "event"}, {"event", "spike_rollback"}, {"step", step},
+                  {"batch", batch}, {"loss", s.loss}, {"z", z}, {"window_typical", typical},
+                  {"rolled_back_to", to}, {"resume_step", trainer_->steps_done()},
+                  {"skipped_batches", {from, batch}}});
+  say(fmt::format("{}: rolled back to {} (step {}), skipping batches {}..{}", what, to,
+                  trainer_->steps_done(), from, batch));
+}
+
+void SftRun::step_once() {
+  const FaultHooks& hooks = FaultHooks::get();
+  const int64_t b = st_.data;
+  const Batch batch = sft_batch(*task_, lm_.tokenizer, mix_, cfg_.seed, b, cfg_.batch);
+  if (hooks.nan_batches.contains(b)) trainer_->inject_nan_gradient();
+  StepStats s = trainer_->step(std::span(&batch, 1));
+  if (hooks.spike_batches.contains(b)) s.loss *= 1000;
+  st_.data = b + 1;
+  st_.tokens += s.tokens, tokens_here_ += s.tokens;
+  const int64_t step = trainer_->steps_done();
+  if (s.skipped) {
+    on_nonfinite(b, s);
+  } else if (st_.guard.is_spike(s.loss)) {
+    on_spike(b, s);
+    return;  // back at the checkpoint's step: nothing to log or save for this one
+  } else {
+    st_.guard.accept(s.loss);
+    st_.failures = 0;
+    loss_ema_ = std::isnan(loss_ema_) ? s.loss : 0.95 * loss_ema_ + 0.05 * s.loss;
+    if ((step - 1) % std::max(cfg_.log_every, 1) == 0 || step == cfg_.steps) {
+      const double secs = seconds_since(start_);
+      metrics_.write({{"kind", "train"}, {"step", step}, {"batch", b}, {"loss", s.loss},
+                      {"lr", s.lr}, {"grad_norm", s.grad_norm}, {"tokens", st_.tokens},
+                      {"tokens_per_s", tokens_here_ / secs}, {"elapsed_s", secs},
+                      {"skipped", false}});
+    }
+  }
+  if (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0 && step < cfg_.steps)
+    periodic_checkpoint(step);
+}
+
+std::string SftRun::save(int64_t step) {
+  const auto t0 = Clock::now();
+  const std::string dir = ckpts_.save(step, [&](const std::string& tmp) {
+    write_training_state(tmp, *trainer_, st_.to_state(*trainer_, cfg_.seed, run_settings(cfg_)));
+    save_tokenizer(lm_.tokenizer, tmp);
+  });
+  const double secs = seconds_since(t0);
+  ++result_.checkpoints, result_.checkpoint_seconds += secs;
+  metrics_.write({{"kind", "checkpoint"}, {"step", step}, {"dir", dir}, {"seconds", secs}});
+  return dir;
+}
+
+// A failed periodic checkpoint is reported and training goes on: the previous checkpoint is
+// intact, and a full disk may be freed before the next one. Only a run of failures stops it.
+void SftRun::periodic_checkpoint(int64_t step) {
+  try {
+    save(step);
+    checkpoint_failures_ = 0;
+  } catch (const Error& e) {
+    ++checkpoint_failures_;
+    const auto prev = ckpts_.latest_valid().checkpoint;
+    metrics_.write({{"kind", "event"}, {"event", "checkpoint_failed"}, {"step", step},
+                    {"error", e.what()}});
+    say(fmt::format("checkpoint at step {} failed: {}; {}; training continues", step, e.what(),
+                    prev ? prev->dir + " is intact" : "there is no earlier checkpoint"));
+    TANDEM_CHECK(checkpoint_failures_ < cfg_.max_failures,
+                 "training stopped: {} checkpoint writes in a row failed (the last: {})",
+                 checkpoint_failures_, e.what());
+  }
+}
+
+SftResult SftRun::run() {
+  install_stop_handler();
+  start();
+  Progress bar("train", cfg_.steps);
+  start_ = Clock::now();
+  while (trainer_->steps_done() < cfg_.steps && !stop_requested()) {
+    const int64_t step = trainer_->steps_done();
+    if (cfg_.eval_every > 0 && step % cfg_.eval_every == 0 && step > 0) log_eval(step);
+    step_once();
+    bar.update(trainer_->steps_done(),
+               fmt::format("loss {:.3f} | {} tok/s", loss_ema_,
+                           format_count(tokens_here_ / seconds_since(start_))));
+  }
+  result_.seconds = seconds_since(start_);
+  result_.tokens_per_s = tokens_here_ / std::max(result_.seconds, 1e-9);
+  result_.steps_done = trainer_->steps_done();
+  result_.interrupted = result_.steps_done < cfg_.steps;
+  bar.finish(fmt::format("loss {:.3f} | {} tok/s", loss_ema_, format_count(result_.tokens_per_s)));
+  if (result_.interrupted)
+    metrics_.write({{"kind", "event"}, {"event", "stop"}, {"step", result_.steps_done},
+                    {"reason", "signal"}});
+  // The last state is a checkpoint (the point to resume from) and, linked, the run's model/.
+  std::string last = ckpts_.dir_for(result_.steps_done);
+  if (!fs::exists(last)) last = save(result_.steps_done);
+  result_.model_dir = cfg_.out_dir + "/model";
+  publish_checkpoint_copy(last, result_.model_dir);
+  result_.seconds = seconds_since(start_);  // the final checkpoint included
+  return result_;
+}
+
+}  // namespace
+
+SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics) {
+  SftRun run(cfg, metrics);
+  return run.run();
 }
 
 }  // namespace tandem

@@ -1,13 +1,16 @@
 #pragma once
 // Supervised training on a task's worked solutions: the training half of `tandem train` and of
 // `tandem demo`. Writes metrics.jsonl, periodic checkpoints and a final model directory (a full
-// checkpoint, tokenizer included) under out_dir; stops cleanly on SIGINT/SIGTERM.
+// checkpoint, tokenizer included) under out_dir; stops cleanly on SIGINT/SIGTERM. Survives faults
+// (docs/fault-tolerance.md): verified atomic checkpoints, exact resume, a non-finite-step and
+// loss-spike guard with rollback, a limit on consecutive failures.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "tandem/model/config.h"
 #include "tandem/report/metrics_log.h"
+#include "tandem/train/spike_guard.h"
 
 namespace tandem {
 
@@ -31,6 +34,10 @@ struct SftConfig {
   int eval_problems = 100;          // per level, during training
   int checkpoint_every = 500;       // steps between checkpoints (0: none)
   int log_every = 10;
+  bool resume = false;              // continue from the newest valid checkpoint in out_dir
+  int keep_last = 3;                // checkpoints kept in out_dir/checkpoints (0: all)
+  SpikeRule spike;                  // loss-spike rule (train/spike_guard.h); z <= 0: off
+  int max_failures = 5;             // consecutive failed steps (or checkpoint writes) to give up
 };
 
 struct SftResult {
@@ -39,6 +46,11 @@ struct SftResult {
   std::string model_dir;   // out_dir/model: the final (or interrupted) weights
   double seconds = 0;
   double tokens_per_s = 0;
+  int64_t resumed_from = -1;     // the checkpoint's step, or -1 for a fresh start
+  int checkpoints = 0;           // checkpoints written by this process (the final one included)
+  double checkpoint_seconds = 0; // time spent writing them
+  int skipped_steps = 0;         // non-finite loss or gradient
+  int rollbacks = 0;             // loss spikes rolled back
 };
 
 SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics);

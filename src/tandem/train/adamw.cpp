@@ -17,6 +17,12 @@ void AdamW::update(float* params, const float* grads, float lr, float grad_scale
                    grad_scale, step_);
 }
 
+void AdamW::reset() {
+  be_.fill(m(), 0.0f, size_t(layout_.total));
+  be_.fill(v(), 0.0f, size_t(layout_.total));
+  step_ = 0;
+}
+
 GradNorm clip_grad_norm(Backend& backend, const float* grads, int64_t n, float max_norm) {
   const double norm = std::sqrt(backend.sum_squares(grads, n));
   float scale = 1.0f;

@@ -24,6 +24,7 @@ class AdamW {
 
   int64_t step() const { return step_; }
   void set_step(int64_t step) { step_ = step; }
+  void reset();  // zero moments and step: the state before the first update
   float* m() const { return m_.as(); }  // device, layout.total floats
   float* v() const { return v_.as(); }
   const AdamWConfig& config() const { return cfg_; }

@@ -4,46 +4,54 @@
 
 #include "tandem/core/error.h"
 #include "tandem/io/config_json.h"
+#include "tandem/io/file.h"
 #include "tandem/io/json_file.h"
+#include "tandem/io/manifest.h"
 #include "tandem/io/model_files.h"
 
 namespace fs = std::filesystem;
 
 namespace tandem {
 
-void save_checkpoint(const std::string& dir, Trainer& trainer, const TrainerState& state,
-                     const std::function<void(const std::string&)>& write_extra) {
-  TANDEM_CHECK(!fs::exists(dir), "{}: checkpoint already exists; refusing to overwrite it", dir);
-  const fs::path final_path = fs::path(dir).lexically_normal();
-  const fs::path tmp = final_path.parent_path() / (".tmp-" + final_path.filename().string());
-  fs::remove_all(tmp);  // a leftover from a crash mid-write
-  fs::create_directories(tmp);
+void write_training_state(const std::string& dir, Trainer& trainer, const TrainerState& state) {
   Transformer& model = trainer.model();
   Backend& be = model.backend();
   const ParamLayout& layout = model.layout();
   std::vector<float> host = model.read_params();
-  save_model_dir(tmp.string(), model.config(), host.data());
+  save_model_dir(dir, model.config(), host.data());
   std::vector<float> m(layout.total), v(layout.total);
   be.to_host(m.data(), trainer.optimizer().m(), m.size() * sizeof(float));
   be.to_host(v.data(), trainer.optimizer().v(), v.size() * sizeof(float));
-  write_param_sets(tmp.string() + "/optimizer.safetensors", layout, {{"m.", m.data()}, {"v.", v.data()}});
+  write_param_sets(dir + "/optimizer.safetensors", layout, {{"m.", m.data()}, {"v.", v.data()}});
   const nlohmann::json js = {
       {"step", state.step},
       {"adam_step", state.adam_step},
       {"seed", state.seed},
       {"data_position", state.data_position},
       {"extra", state.extra.is_null() ? nlohmann::json::object() : state.extra}};
-  write_json_file(tmp.string() + "/trainer_state.json", js);
-  if (write_extra) write_extra(tmp.string());
-  fs::rename(tmp, final_path);
+  write_json_file(dir + "/trainer_state.json", js);
+}
+
+void save_checkpoint(const std::string& dir, Trainer& trainer, const TrainerState& state,
+                     const std::function<void(const std::string&)>& write_extra) {
+  TANDEM_CHECK(!fs::exists(dir), "{}: checkpoint already exists; refusing to overwrite it", dir);
+  write_dir_atomic(dir, [&](const std::string& tmp) {
+    write_training_state(tmp, trainer, state);
+    if (write_extra) write_extra(tmp);
+    write_manifest(tmp);
+  });
 }
 
 TrainerState load_checkpoint(const std::string& dir, Trainer& trainer) {
+  if (fs::exists(dir + "/" + kManifestName)) {
+    const std::string problem = verify_manifest(dir);
+    TANDEM_CHECK(problem.empty(), "{}: damaged checkpoint: {}", dir, problem);
+  }
   Transformer& model = trainer.model();
   const ModelConfig cfg = load_model_config(dir + "/config.json");
   const ParamLayout layout(cfg);
-  TANDEM_CHECK(layout.total == model.layout().total && cfg.num_hidden_layers ==
-                                                           model.config().num_hidden_layers,
+  TANDEM_CHECK(layout.total == model.layout().total &&
+                   cfg.num_hidden_layers == model.config().num_hidden_layers,
                "{}/config.json: this checkpoint's shape ({} parameters) differs from the model "
                "being trained ({} parameters)",
                dir, layout.total, model.layout().total);

@@ -29,6 +29,11 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
     model_.backward(dnll_);
     stats.tokens += int64_t(n);
   }
+  if (inject_nan_) {
+    const float nan = std::nanf("");
+    model_.backend().to_device(model_.grads(), &nan, sizeof nan);
+    inject_nan_ = false;
+  }
   stats.loss = loss_sum * weight;
   stats.lr = cfg_.lr.at(steps_done_);
   const GradNorm clip =

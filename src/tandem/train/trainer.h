@@ -45,12 +45,16 @@ class Trainer {
   const TrainConfig& config() const { return cfg_; }
   int64_t steps_done() const { return steps_done_; }  // includes skipped steps
   void set_steps_done(int64_t s) { steps_done_ = s; }
+  // Test hook (TANDEM_INJECT_NAN_STEP): the next step writes a NaN into its gradients after the
+  // backward pass, so the non-finite guard must skip its update.
+  void inject_nan_gradient() { inject_nan_ = true; }
 
  private:
   Transformer& model_;
   TrainConfig cfg_;
   AdamW opt_;
   int64_t steps_done_ = 0;
+  bool inject_nan_ = false;
   std::vector<float> nll_, dnll_;
 };
 

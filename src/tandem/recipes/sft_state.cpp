@@ -1,0 +1,67 @@
+#include "tandem/recipes/sft_state.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "tandem/io/json_file.h"
+
+namespace tandem {
+
+TrainerState SftLoopState::to_state(Trainer& trainer, uint64_t seed,
+                                    const nlohmann::json& run) const {
+  TrainerState s;
+  s.step = trainer.steps_done();
+  s.adam_step = trainer.optimizer().step();
+  s.seed = seed;
+  s.data_position = data;
+  s.extra = {{"tokens", tokens}, {"failures", failures}, {"spike_window", guard.to_json()},
+             {"settings", run}};
+  return s;
+}
+
+void SftLoopState::restore(const TrainerState& state, const std::string& where) {
+  data = state.data_position;
+  const nlohmann::json extra = state.extra.is_object() ? state.extra : nlohmann::json::object();
+  const JsonFields f(extra, where + ": extra");
+  tokens = f.opt_int("tokens", 0).value_or(0);
+  failures = int(f.opt_int("failures", 0, 1 << 30).value_or(0));
+  guard.reset();
+  if (const nlohmann::json* w = f.find("spike_window")) guard.from_json(*w);
+  settings = extra.value("settings", nlohmann::json::object());
+}
+
+nlohmann::json run_settings(const SftConfig& c) {
+  return {{"task", c.task},       {"preset", c.preset},
+          {"init_from", c.init_from}, {"seed", c.seed},
+          {"steps", c.steps},     {"batch", c.batch},
+          {"lr", c.lr},           {"min_lr", c.min_lr},
+          {"warmup", c.warmup},   {"weight_decay", c.weight_decay},
+          {"max_grad_norm", c.max_grad_norm}, {"levels", c.levels},
+          {"level_weights", c.level_weights}};
+}
+
+std::vector<std::string> settings_changes(const nlohmann::json& saved, const nlohmann::json& now) {
+  std::vector<std::string> out;
+  if (!saved.is_object()) return out;
+  for (const auto& [key, value] : now.items())
+    if (saved.contains(key) && saved[key] != value) {
+      std::string flag = key;
+      for (char& ch : flag) ch = ch == '_' ? '-' : ch;
+      out.push_back(fmt::format("warning: --{} is {} now but was {} when the checkpoint was "
+                                "written; the run will not match an uninterrupted one",
+                                flag, value.dump(), saved[key].dump()));
+    }
+  return out;
+}
+
+void say(const std::string& message) {
+  static const bool tty = isatty(STDERR_FILENO);
+  std::fprintf(stderr, "%standem: %s\n", tty ? "\n" : "", message.c_str());
+}
+
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
+
+}  // namespace tandem
