@@ -17,7 +17,7 @@ expect() {
   pass "$* (exit $rc)"
 }
 
-for cmd in demo train eval generate version tokenize train-tokenizer; do
+for cmd in demo train eval generate grpo version tokenize train-tokenizer export import; do
   expect 0 "Usage|usage" -- "$tandem" "$cmd" --help
 done
 expect 2 "not expected|Unrecognized|unknown|extra" -- "$tandem" demo --no-such-flag
@@ -29,17 +29,19 @@ expect 1 "no config.json" -- "$tandem" generate "$work/empty" -p hi
 
 # The main job, tiny: trains, evaluates, writes the run directory.
 expect 0 "report" -- "$tandem" demo --steps 8 --batch 4 --eval-every 4 --eval-problems 2 \
-  --final-problems 3 --checkpoint-every 4 --out "$work/run"
+  --final-problems 3 --checkpoint-every 4 --grpo-steps 2 \
+  --grpo-prompts 2 --out "$work/run"
 for f in metrics.jsonl loss.svg accuracy.svg report.md model/config.json model/model.safetensors \
          model/tokenizer.json model/optimizer.safetensors model/trainer_state.json \
-         checkpoints/step-000004/model.safetensors; do
+         checkpoints/step-000004/model.safetensors grpo/metrics.jsonl grpo/grpo_reward.svg \
+         grpo/grpo_heldout.svg grpo/model/model.safetensors; do
   [[ -s "$work/run/$f" ]] && pass "run has $f" || fail "run lacks $f"
 done
 expect 0 "level" -- "$tandem" eval "$work/run/model" --problems 2
 expect 0 "" -- "$tandem" generate "$work/run/model" -p "What is 1 + 2?" --max-new-tokens 8
 
 # Options from a file, overridden by a flag.
-printf '[demo]\nsteps = 3\nbatch = 2\neval-every = 0\nfinal-problems = 2\ncheckpoint-every = 0\n' >"$work/run.toml"
+printf '[demo]\nsteps = 3\nbatch = 2\neval-every = 0\nfinal-problems = 2\ncheckpoint-every = 0\ngrpo-steps = 0\n' >"$work/run.toml"
 expect 0 "report" -- "$tandem" demo --config "$work/run.toml" --batch 3 --out "$work/cfg"
 grep -q "3 steps of 3 problems" "$work/cfg/report.md" && pass "config file read, flag wins" ||
   fail "config: $(grep training "$work/cfg/report.md")"
@@ -68,6 +70,34 @@ cp -r "$work/run/model" "$work/rename"
 sed -i 's/model.norm.weight/model.nrom.weight/' "$work/rename/model.safetensors"
 expect 1 "model.safetensors: missing tensor 'model.norm.weight'" -- "$tandem" generate "$work/rename" -p hi
 
+# HF checkpoints: a sharded bf16 export loads as is and imports back; damage is one line, exit 1.
+expect 0 "exported" -- "$tandem" export "$work/run/model" --format hf --dtype bf16 \
+  --max-shard-size 1MB --out "$work/hf"
+[[ -s "$work/hf/model.safetensors.index.json" && -s "$work/hf/model-00002-of-00002.safetensors" ]] &&
+  pass "export wrote 2 shards + index" || fail "export: $(ls "$work/hf")"
+expect 0 "" -- "$tandem" generate "$work/hf" -p "What is 1 + 2?" --max-new-tokens 4
+expect 0 "imported" -- "$tandem" import --from "$work/hf" --out "$work/imported"
+expect 0 "level" -- "$tandem" eval "$work/imported" --problems 2
+expect 1 "not an empty directory" -- "$tandem" export "$work/run/model" --out "$work/hf"
+expect 2 "dtype" -- "$tandem" export "$work/run/model" --dtype fp8 --out "$work/hf8"
+expect 2 "max-shard-size" -- "$tandem" export "$work/run/model" --max-shard-size 5XB --out "$work/hfx"
+cp -r "$work/hf" "$work/hf-missing" && rm "$work/hf-missing/model-00002-of-00002.safetensors"
+expect 1 "model.safetensors.index.json: .*model-00002-of-00002.safetensors does not exist" -- \
+  "$tandem" import --from "$work/hf-missing" --out "$work/never"
+[[ ! -e "$work/never" ]] && pass "failed import left no directory" || fail "failed import left $work/never"
+
+# GGUF: every tensor type exports; the F32 file imports back; a damaged file is one line, exit 1.
+for type in f32 f16 bf16 q8_0 q4_0; do
+  expect 0 "wrote .*GGUF" -- "$tandem" export "$work/run/model" --format gguf --type $type \
+    --out "$work/model-$type.gguf"
+done
+expect 0 "imported" -- "$tandem" import --format gguf --from "$work/model-f32.gguf" --out "$work/from-gguf"
+cmp -s "$work/run/model/model.safetensors" "$work/from-gguf/model.safetensors" &&
+  pass "GGUF F32 round trip: identical weights file" || fail "GGUF F32 round trip differs"
+printf 'XXXX' | dd of="$work/model-f16.gguf" conv=notrunc status=none
+expect 1 "model-f16.gguf.*magic" -- "$tandem" import --format gguf --from "$work/model-f16.gguf" --out "$work/never2"
+expect 2 "type" -- "$tandem" export "$work/run/model" --format gguf --type q2_k --out "$work/x.gguf"
+
 # Ctrl-C during training: finishes the step, writes the checkpoint, exits 0.
 "$tandem" demo --steps 100000 --eval-every 0 --checkpoint-every 0 --out "$work/sigint" >"$work/sigint.log" 2>&1 &
 pid=$!
@@ -80,5 +110,14 @@ else
   fail "SIGINT: exit $rc; $(tail -3 "$work/sigint.log")"
 fi
 
+# Fault tolerance (docs/fault-tolerance.md; tests/fault has the full check): resume options are
+# documented, and a run directory holding checkpoints is continued only when asked to.
+expect 0 "--resume" -- "$tandem" train --help
+expect 0 "--keep-last" -- "$tandem" demo --help
+expect 1 "holds checkpoints of an earlier run; pass --resume" -- "$tandem" train --steps 2 --batch 2 \
+  --eval-every 0 --out "$work/run"
+# The interrupted demo above resumes (to a shorter run: nothing left to train, a warning says so).
+expect 0 "resuming from .*sigint/checkpoints/step-" -- "$tandem" train --resume --steps 1 \
+  --eval-every 0 --out "$work/sigint"
 echo "cli checks: $failures failed"
 [[ $failures -eq 0 ]]

@@ -5,6 +5,7 @@
 
 #include "tandem/cli/commands.h"
 #include "tandem/recipes/grpo.h"
+#include "tandem/recipes/grpo_report.h"
 
 namespace tandem::cli {
 
@@ -56,17 +57,29 @@ void add_grpo_command(CLI::App& app) {
                 "Completions that hit the length limit count for nothing");
   cmd->add_option("--eval-every", c->eval_every, "Steps between held-out evaluations (0: none)")
       ->capture_default_str();
-  cmd->add_option("--eval-problems", c->eval_problems, "Held-out problems per level")
-      ->capture_default_str();
+  cmd->add_option("--eval-problems", c->eval_problems,
+                  "Held-out problems per level, evaluations during the run")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--final-eval-problems", c->final_eval_problems,
+                  "Held-out problems per level, first and last evaluation (0: none)")
+      ->capture_default_str()->check(kNonNegative);
   cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints (0: none)")
-      ->capture_default_str();
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--keep-last", c->keep_last, "Checkpoints kept (0: all)")->capture_default_str()
+      ->check(kNonNegative);
+  cmd->add_flag("--resume", c->resume,
+                "Continue from the newest checkpoint in --out that verifies (same flags)");
   cmd->callback([c, eps_high] {
     if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
     std::filesystem::create_directories(c->out_dir);
     MetricsLog metrics(c->out_dir + "/metrics.jsonl");
     const GrpoRunResult r = run_grpo(*c, metrics);
+    write_grpo_report(c->out_dir, "", r.seconds);
     std::printf("%s after %lld steps (%.0f s): model in %s\n", r.interrupted ? "stopped" : "done",
                 (long long)r.steps_done, r.seconds, r.model_dir.c_str());
+    const std::string table = grpo_before_after_table(c->out_dir);
+    if (!table.empty()) std::printf("\nheld-out accuracy (greedy), first vs last evaluation:\n%s", table.c_str());
+    std::printf("report: %s/report.md\n", c->out_dir.c_str());
   });
 }
 

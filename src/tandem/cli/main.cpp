@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   tandem::cli::add_version_command(app);
   tandem::cli::add_tokenize_command(app);
   tandem::cli::add_train_tokenizer_command(app);
+  tandem::cli::add_export_command(app);
+  tandem::cli::add_import_command(app);
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);

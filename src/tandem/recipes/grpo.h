@@ -4,6 +4,9 @@
 //   -> score with the task's verifier -> group-normalised advantages
 //   -> `epochs` policy updates with the clipped importance ratio against the sampling policy.
 // Writes metrics.jsonl, checkpoints and a final model directory like the supervised recipe.
+// Resumable: a checkpoint holds the policy, AdamW's moments, the frozen reference (when beta > 0)
+// and the step; prompts and sampling streams are pure functions of (seed, step), so a resumed run
+// ends bit for bit where an uninterrupted one does (same thread count).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,24 +23,28 @@ struct GrpoRunConfig {
   std::string task = "arithmetic";
   std::string backend = "cpu";
   uint64_t seed = 1;
-  std::vector<int> levels = {5};    // levels prompts are drawn from
-  int64_t steps = 60;               // rollout batches
-  int prompts = 16;                 // prompts per step
+  std::vector<int> levels = {3};    // levels prompts are drawn from (3: the demo model's 20-80% level)
+  int64_t steps = 200;              // rollout batches
+  int prompts = 64;                 // prompts per step
   int group_size = 8;               // G completions per prompt
   float temperature = 1.0f;         // sampling temperature of the rollouts
   int max_new_tokens = 200;
   int epochs = 1;                   // policy updates per rollout batch (old log-probs kept)
   int micro_batch = 32;             // completions per forward/backward
-  float lr = 2e-5f;                 // constant after warmup
+  float lr = 1e-4f;                 // constant after warmup
   int64_t warmup = 5;
   float weight_decay = 0.0f;
   float max_grad_norm = 1.0f;
   GrpoConfig objective;
   AdvantageScaling scaling = AdvantageScaling::GroupStd;
   bool dynamic_sampling = true;     // drop groups whose rewards are all equal (no signal)
-  int eval_every = 20;              // steps between held-out evaluations (0: none)
-  int eval_problems = 200;          // per level
-  int checkpoint_every = 0;
+  int eval_every = 20;              // steps between held-out evaluations (0: only first and last)
+  int eval_problems = 200;          // per level, evaluations during the run
+  int final_eval_problems = 1000;   // per level, the first and the last evaluation (before/after)
+  bool initial_eval = true;         // off when the caller has just evaluated the same model
+  int checkpoint_every = 20;        // steps between checkpoints in out_dir/checkpoints (0: none)
+  int keep_last = 3;                // checkpoints kept
+  bool resume = false;              // continue from the newest valid checkpoint in out_dir
 };
 
 struct GrpoRunResult {

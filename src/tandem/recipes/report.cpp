@@ -20,7 +20,7 @@ void write_charts(const std::string& dir) {
     if (kind == "train") {
       loss.x.push_back(r.value("step", 0.0));
       loss.y.push_back(r.value("loss", 0.0));
-    } else if (kind == "eval") {
+    } else if (kind == "eval" && r.value("phase", "sft") == "sft") {  // GRPO has its own charts
       const int level = r.value("level", 0);
       Series& s = acc[level];
       s.label = fmt::format("level {}", level);
@@ -49,11 +49,24 @@ void write_run_report(const std::string& dir, const RunSummary& s) {
   if (!s.command.empty()) md += fmt::format("Reproduce: `{}`\n\n", s.command);
   for (const auto& f : s.facts) md += "- " + f + "\n";
   md += "\n## Held-out accuracy (greedy decoding, exact match)\n\n";
-  md += "| level | what | problems | accuracy | well-formed | mean tokens |\n|---|---|---|---|---|---|\n";
-  for (const auto& l : s.levels)
-    md += fmt::format("| {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f} |\n", l.accuracy.level,
-                      l.level_name, l.accuracy.problems, 100 * l.accuracy.accuracy,
-                      100 * l.accuracy.format_rate, l.accuracy.mean_tokens);
+  if (s.before.size() == s.levels.size() && !s.before.empty()) {
+    md += fmt::format("| level | what | problems | {} | {} | change | well-formed | mean tokens |\n"
+                      "|---|---|---|---|---|---|---|---|\n",
+                      s.before_label, s.after_label);
+    for (size_t i = 0; i < s.levels.size(); ++i) {
+      const LevelAccuracy& a = s.levels[i].accuracy;
+      const double b = s.before[i].accuracy;
+      md += fmt::format("| {} | {} | {} | {:.1f}% | {:.1f}% | {:+.1f} | {:.1f}% | {:.1f} |\n", a.level,
+                        s.levels[i].level_name, a.problems, 100 * b, 100 * a.accuracy,
+                        100 * (a.accuracy - b), 100 * a.format_rate, a.mean_tokens);
+    }
+  } else {
+    md += "| level | what | problems | accuracy | well-formed | mean tokens |\n|---|---|---|---|---|---|\n";
+    for (const auto& l : s.levels)
+      md += fmt::format("| {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f} |\n", l.accuracy.level,
+                        l.level_name, l.accuracy.problems, 100 * l.accuracy.accuracy,
+                        100 * l.accuracy.format_rate, l.accuracy.mean_tokens);
+  }
   md += "\n![training loss](loss.svg)\n\n![held-out accuracy](accuracy.svg)\n\n## Reasoning traces\n\n";
   for (const auto& l : s.levels)
     for (const auto& r : l.traces) {
@@ -63,6 +76,7 @@ void write_run_report(const std::string& dir, const RunSummary& s) {
       if (!r.score.correct) md += fmt::format("Expected answer {} ({}).\n", r.problem.answer, r.score.reason);
       md += "\n";
     }
+  md += s.appendix;
   write_file_atomic(dir + "/report.md", md);
 }
 

@@ -19,6 +19,11 @@ struct RunSummary {
   std::string command;  // how to reproduce
   std::vector<std::string> facts;  // "- key: value" lines (time, tokens/s, parameters, ...)
   std::vector<LevelReport> levels;
+  // When set: accuracy per level before the last phase (e.g. after supervised training, with
+  // `levels` after GRPO); the table then shows both and the change.
+  std::vector<LevelAccuracy> before;
+  std::string before_label = "before", after_label = "after";
+  std::string appendix;  // markdown added at the end (e.g. the GRPO curves)
 };
 
 // Writes out_dir/loss.svg, out_dir/accuracy.svg and out_dir/report.md.

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "tandem/core/error.h"
+#include "tandem/io/file.h"
 
 namespace tandem {
 
@@ -21,6 +22,17 @@ void MetricsLog::write(const nlohmann::json& record) {
   TANDEM_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
                    std::fflush(file_) == 0,
                "{}: write failed: {}", path_, std::strerror(errno));
+}
+
+void MetricsLog::retain(const std::function<bool(const nlohmann::json&)>& keep) {
+  std::string kept;
+  for (const auto& r : read_metrics(path_))
+    if (keep(r)) kept += r.dump() + "\n";
+  std::fclose(file_);
+  file_ = nullptr;
+  write_file_atomic(path_, kept);
+  file_ = std::fopen(path_.c_str(), "a");
+  TANDEM_CHECK(file_ != nullptr, "{}: cannot open for writing: {}", path_, std::strerror(errno));
 }
 
 std::vector<nlohmann::json> read_metrics(const std::string& path) {

@@ -2,6 +2,7 @@
 // metrics.jsonl: one JSON object per line, flushed as written, so a run can be plotted while it
 // trains and nothing is lost when it is killed.
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ class MetricsLog {
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& record);
+  // Keeps only the records `keep` accepts (rewriting the file atomically), e.g. on resume, to drop
+  // what a killed run logged after the checkpoint it resumes from, so no step appears twice.
+  void retain(const std::function<bool(const nlohmann::json&)>& keep);
 
  private:
   std::string path_;

@@ -1,0 +1,120 @@
+#include "tandem/recipes/grpo_report.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <vector>
+
+#include "tandem/core/progress.h"
+#include "tandem/io/file.h"
+#include "tandem/report/metrics_log.h"
+#include "tandem/report/svg_chart.h"
+
+namespace tandem {
+
+namespace {
+struct Field {
+  const char* key;
+  const char* label;
+};
+
+// One series per field, over the "grpo" records' steps.
+std::vector<Series> series_of(const std::vector<nlohmann::json>& records,
+                              const std::vector<Field>& fields) {
+  std::vector<Series> out;
+  for (const Field& f : fields) {
+    Series s{f.label, {}, {}};
+    for (const auto& r : records)
+      if (r.value("kind", "") == "grpo" && r.contains(f.key)) {
+        s.x.push_back(r.value("step", 0.0));
+        s.y.push_back(r.value(f.key, 0.0));
+      }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+struct LevelEvals {
+  std::map<int, std::vector<std::pair<double, double>>> by_level;  // level -> (step, accuracy)
+  std::map<int, std::pair<int, int>> problems;                     // level -> (first, last)
+};
+
+LevelEvals grpo_evals(const std::vector<nlohmann::json>& records) {
+  LevelEvals e;
+  for (const auto& r : records)
+    if (r.value("kind", "") == "eval" && r.value("phase", "") == "grpo") {
+      const int level = r.value("level", 0);
+      auto& v = e.by_level[level];
+      v.emplace_back(r.value("step", 0.0), r.value("accuracy", 0.0));
+      auto& p = e.problems[level];
+      if (v.size() == 1) p.first = r.value("problems", 0);
+      p.second = r.value("problems", 0);
+    }
+  return e;
+}
+}  // namespace
+
+std::string write_grpo_charts(const std::string& dir, const std::string& link_prefix) {
+  const auto records = read_metrics(dir + "/metrics.jsonl");
+  struct Chart {
+    std::string file;
+    ChartSpec spec;
+    std::vector<Series> series;
+  };
+  std::vector<Chart> charts = {
+      {"grpo_reward.svg", {"GRPO rollouts: reward and accuracy", "step", "per completion", false, 0.0, 1.2},
+       series_of(records, {{"reward_mean", "reward mean"},
+                           {"reward_std", "reward std"},
+                           {"accuracy", "accuracy"},
+                           {"format_rate", "format rate"}})},
+      {"grpo_policy.svg", {"GRPO policy: entropy, KL, clipping", "step", "per token (log)", true, {}, {}},
+       series_of(records, {{"entropy", "entropy (nats)"},
+                           {"kl", "KL to reference"},
+                           {"clip_fraction", "clip fraction"}})},
+      {"grpo_length.svg", {"GRPO rollouts: response length", "step", "tokens", false, 0.0, {}},
+       series_of(records, {{"mean_length", "mean length"}})},
+      {"grpo_throughput.svg", {"GRPO throughput", "step", "tokens/s", false, 0.0, {}},
+       series_of(records, {{"rollout_tokens_per_s", "rollout (decode)"},
+                           {"update_tokens_per_s", "update (fwd+bwd)"}})}};
+  std::vector<Series> heldout;
+  for (const auto& [level, points] : grpo_evals(records).by_level) {
+    Series s{fmt::format("level {}", level), {}, {}};
+    for (const auto& [step, acc] : points) s.x.push_back(step), s.y.push_back(acc);
+    heldout.push_back(std::move(s));
+  }
+  charts.push_back({"grpo_heldout.svg",
+                    {"Held-out accuracy during GRPO (greedy)", "step", "accuracy", false, 0.0, 1.0},
+                    heldout});
+  std::string md;
+  for (const Chart& c : charts) {
+    write_file_atomic(dir + "/" + c.file, svg_line_chart(c.spec, c.series));
+    md += fmt::format("![{}]({}{})\n\n", c.spec.title, link_prefix, c.file);
+  }
+  return md;
+}
+
+std::string grpo_before_after_table(const std::string& dir) {
+  const LevelEvals e = grpo_evals(read_metrics(dir + "/metrics.jsonl"));
+  if (e.by_level.empty()) return "";
+  std::string md =
+      "| level | before | after | change | problems (before / after) |\n|---|---|---|---|---|\n";
+  for (const auto& [level, points] : e.by_level) {
+    const double before = points.front().second, after = points.back().second;
+    md += fmt::format("| {} | {:.1f}% | {:.1f}% | {:+.1f} | {} / {} |\n", level, 100 * before,
+                      100 * after, 100 * (after - before), e.problems.at(level).first,
+                      e.problems.at(level).second);
+  }
+  return md;
+}
+
+void write_grpo_report(const std::string& dir, const std::string& command, double seconds) {
+  std::string md = "# tandem grpo\n\n";
+  if (!command.empty()) md += fmt::format("Reproduce: `{}`\n\n", command);
+  md += fmt::format("- wall time: {}\n\n", format_duration(seconds));
+  const std::string table = grpo_before_after_table(dir);
+  if (!table.empty()) md += "## Held-out accuracy, first and last evaluation (greedy)\n\n" + table + "\n";
+  md += "## Curves\n\n" + write_grpo_charts(dir);
+  write_file_atomic(dir + "/report.md", md);
+}
+
+}  // namespace tandem

@@ -1,0 +1,132 @@
+#include "tandem/rl/policy_update.h"
+
+#include <algorithm>
+#include <cmath>
+#include <span>
+
+#include "tandem/train/trainer.h"
+
+namespace tandem {
+
+namespace {
+// Position p + j - 1 of a row predicts completion token j, so its old log-probability and mask
+// go there.
+struct UpdateRows {
+  Batch batch;
+  std::vector<float> old_logp;
+  std::vector<uint8_t> mask;
+  std::vector<uint8_t> truncated;
+  std::vector<double> advantages;
+};
+
+UpdateRows make_rows(const std::vector<Rollout>& rollouts, std::span<const int> rows,
+                     const std::vector<double>& advantages, int32_t pad) {
+  UpdateRows u;
+  size_t T = 0;
+  for (int i : rows)
+    T = std::max(T, rollouts[i].prompt.size() + rollouts[i].completion.tokens.size() - 1);
+  const int B = int(rows.size());
+  u.batch = {B, int(T), std::vector<int32_t>(B * T, pad), std::vector<int32_t>(B * T, -1)};
+  u.old_logp.assign(B * T, 0.0f);
+  u.mask.assign(B * T, 0);
+  for (int r = 0; r < B; ++r) {
+    const Rollout& ro = rollouts[rows[r]];
+    std::vector<int32_t> seq = ro.prompt;
+    seq.insert(seq.end(), ro.completion.tokens.begin(), ro.completion.tokens.end());
+    const size_t p = ro.prompt.size();
+    for (size_t t = 0; t + 1 < seq.size(); ++t) u.batch.ids[r * T + t] = seq[t];
+    for (size_t j = 0; j < ro.completion.tokens.size(); ++j) {
+      const size_t pos = r * T + p + j - 1;
+      u.batch.targets[pos] = ro.completion.tokens[j];
+      u.old_logp[pos] = ro.completion.logprobs[j];
+      u.mask[pos] = 1;
+    }
+    u.truncated.push_back(ro.completion.finish == Completion::Finish::Length);
+    u.advantages.push_back(advantages[rows[r]]);
+  }
+  return u;
+}
+
+// Log-probability of every target (0 where none) and, when asked, the entropy at each position.
+std::vector<float> token_logp(Transformer& model, const Batch& b, std::vector<float>* entropy) {
+  model.forward(b.ids, b.targets, b.B, b.T);
+  std::vector<float> logp(size_t(b.B) * b.T);
+  if (entropy) entropy->resize(logp.size());
+  model.read_token_stats(logp.data(), entropy ? entropy->data() : nullptr);
+  for (float& x : logp) x = -x;
+  return logp;
+}
+
+// The aggregation's denominator over the whole update, so micro-batches add up exactly: counted
+// tokens (token), sequences with a counted token (sequence), completions (dr_grpo).
+double global_count(const std::vector<UpdateRows>& micro, const GrpoConfig& objective) {
+  double tokens = 0, sequences = 0, completions = 0;
+  for (const auto& u : micro)
+    for (int r = 0; r < u.batch.B; ++r) {
+      ++completions;
+      if (objective.mask_truncated && u.truncated[r]) continue;
+      const auto row = std::span(u.mask).subspan(size_t(r) * u.batch.T, u.batch.T);
+      const double counted = double(std::count(row.begin(), row.end(), uint8_t(1)));
+      tokens += counted, sequences += counted > 0;
+    }
+  switch (objective.aggregation) {
+    case LossAggregation::Token: return tokens;
+    case LossAggregation::Sequence: return sequences;
+    case LossAggregation::DrGrpo: return completions;
+  }
+  return tokens;
+}
+}  // namespace
+
+PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transformer* reference,
+                                const std::vector<Rollout>& rollouts, const std::vector<int>& rows,
+                                const std::vector<double>& advantages,
+                                const PolicyUpdateConfig& cfg) {
+  PolicyUpdateStats out;
+  if (rows.empty()) return out;
+  std::vector<UpdateRows> micro;
+  for (size_t i = 0; i < rows.size(); i += cfg.micro_batch)
+    micro.push_back(make_rows(rollouts,
+                              std::span(rows).subspan(i, std::min<size_t>(cfg.micro_batch, rows.size() - i)),
+                              advantages, cfg.pad));
+  std::vector<std::vector<float>> ref_logp(micro.size());
+  if (reference)
+    for (size_t m = 0; m < micro.size(); ++m)
+      ref_logp[m] = token_logp(*reference, micro[m].batch, nullptr);
+  const double global = global_count(micro, cfg.objective);
+  for (int e = 0; e < cfg.epochs; ++e) {
+    policy.zero_grads();
+    double loss = 0, entropy = 0, kl = 0, clip = 0, ratio = 0;
+    int64_t counted = 0;
+    for (size_t m = 0; m < micro.size(); ++m) {
+      const UpdateRows& u = micro[m];
+      std::vector<float> ent;
+      const std::vector<float> logp = token_logp(policy, u.batch, &ent);
+      const GrpoBatch gb{u.batch.B, u.batch.T, logp, u.old_logp, ref_logp[m], u.advantages, u.mask,
+                         cfg.objective.mask_truncated ? std::span<const uint8_t>(u.truncated)
+                                                      : std::span<const uint8_t>(),
+                         global};
+      const GrpoResult res = grpo_loss(gb, cfg.objective);
+      loss += res.loss;
+      for (size_t i = 0; i < ent.size(); ++i) entropy += u.mask[i] ? ent[i] : 0.0;
+      const double n = double(res.stats.tokens);
+      counted += res.stats.tokens;
+      clip += res.stats.clip_total * n, kl += res.stats.mean_kl * n, ratio += res.stats.mean_ratio * n;
+      policy.backward(to_dnll(res.dlogp));
+      out.tokens += int64_t(logp.size());
+    }
+    const double t = double(std::max<int64_t>(counted, 1));
+    out.loss = loss, out.entropy = entropy / t, out.kl = kl / t;
+    out.clip_fraction = clip / t, out.ratio = ratio / t;
+    const GradNorm norm = clip_grad_norm(policy.backend(), policy.grads(), policy.layout().total,
+                                         cfg.max_grad_norm);
+    out.grad_norm = norm.norm;
+    if (std::isfinite(loss) && std::isfinite(norm.norm))
+      optimizer.update(policy.params(), policy.grads(), cfg.lr, norm.scale);
+    else
+      ++out.skipped;
+  }
+  return out;
+}
+
+}  // namespace tandem
