@@ -129,6 +129,7 @@ void run_demo(DemoArgs a) {
 void add_demo_command(CLI::App& app) {
   auto a = std::make_shared<DemoArgs>();
   a->grpo.levels = {3};
+  a->grpo.steps = 60;  // ~2.5 min on 2 cores: level 3 +6 points, easier levels unchanged (docs/grpo.md)
   auto* cmd = app.add_subcommand(
       "demo",
       "The main job: train the default model from scratch on arithmetic, evaluate, improve it with "
