@@ -1,9 +1,5 @@
 #include "tandem/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -121,24 +117,7 @@ int64_t TensorInfo::numel() const {
 SafetensorsReader SafetensorsReader::open(const std::string& path) {
   SafetensorsReader r;
   r.path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail("{}: not a regular file", path);
-  }
-  r.size_ = size_t(st.st_size);
-  if (r.size_ > 0) {  // mmap refuses length 0; parse() reports the empty file
-    void* p = ::mmap(nullptr, r.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      fail("{}: cannot map {} bytes: {}", path, r.size_, std::strerror(err));
-    }
-    r.map_ = static_cast<std::byte*>(p);
-  }
-  ::close(fd);  // the mapping stays valid
+  r.file_ = MappedFile::open(path);  // an empty file maps to nothing; parse() reports it
   r.parse();
   return r;
 }
@@ -146,57 +125,27 @@ SafetensorsReader SafetensorsReader::open(const std::string& path) {
 SafetensorsReader SafetensorsReader::from_bytes(std::string_view bytes, std::string where) {
   SafetensorsReader r;
   r.path_ = std::move(where);
-  r.owned_.resize(bytes.size());
-  if (!bytes.empty()) std::memcpy(r.owned_.data(), bytes.data(), bytes.size());
-  r.size_ = bytes.size();
+  r.file_ = MappedFile::copy_of(bytes);
   r.parse();
   return r;
 }
 
-SafetensorsReader::SafetensorsReader(SafetensorsReader&& o) noexcept {
-  *this = std::move(o);
-}
-
-SafetensorsReader& SafetensorsReader::operator=(SafetensorsReader&& o) noexcept {
-  if (this != &o) {
-    release();
-    path_ = std::move(o.path_);
-    map_ = std::exchange(o.map_, nullptr);
-    owned_ = std::move(o.owned_);
-    size_ = std::exchange(o.size_, 0);
-    data_start_ = o.data_start_;
-    tensors_ = std::move(o.tensors_);
-    index_ = std::move(o.index_);
-    metadata_ = std::move(o.metadata_);
-  }
-  return *this;
-}
-
-SafetensorsReader::~SafetensorsReader() {
-  release();
-}
-
-void SafetensorsReader::release() {
-  if (map_) ::munmap(map_, size_);
-  map_ = nullptr;
-}
-
 void SafetensorsReader::parse() {
   const std::string& p = path_;
-  TANDEM_CHECK(size_ >= 8,
+  TANDEM_CHECK(file_.size() >= 8,
                "{}: truncated: the file has {} bytes, fewer than the 8-byte header length", p,
-               size_);
+               file_.size());
   uint64_t n = 0;
   std::memcpy(&n, base(), 8);
   TANDEM_CHECK(
       n <= kMaxHeaderBytes,
       "{}: header length {} is larger than the limit of {} bytes (not a safetensors file?)", p, n,
       kMaxHeaderBytes);
-  TANDEM_CHECK(n <= size_ - 8,
+  TANDEM_CHECK(n <= file_.size() - 8,
                "{}: truncated: header says {} bytes but the file has {} after the 8-byte length", p,
-               n, size_ - 8);
+               n, file_.size() - 8);
   data_start_ = 8 + size_t(n);
-  const uint64_t buffer = size_ - data_start_;
+  const uint64_t buffer = file_.size() - data_start_;
   const std::string_view text(reinterpret_cast<const char*>(base()) + 8, size_t(n));
   TANDEM_CHECK(!text.empty() && text[0] == '{',
                "{}: header does not start with '{{' (not a safetensors file?)", p);
@@ -314,7 +263,7 @@ const TensorInfo& SafetensorsReader::get(std::string_view name) const {
 }
 
 const std::byte* SafetensorsReader::data(const TensorInfo& t) const {
-  TANDEM_CHECK(t.offset <= size_ - data_start_ && t.nbytes <= size_ - data_start_ - t.offset,
+  TANDEM_CHECK(t.offset <= file_.size() - data_start_ && t.nbytes <= file_.size() - data_start_ - t.offset,
                "{}: tensor '{}' is not from this file", path_, printable_name(t.name));
   return base() + data_start_ + t.offset;
 }

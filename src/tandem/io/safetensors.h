@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tandem/io/mapped_file.h"
+
 namespace tandem {
 
 enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
@@ -42,11 +44,8 @@ class SafetensorsReader {
   // Parses a copy of `bytes` held in memory (tests, fuzzers); `where` stands in for the path.
   static SafetensorsReader from_bytes(std::string_view bytes, std::string where);
 
-  SafetensorsReader(SafetensorsReader&& other) noexcept;
-  SafetensorsReader& operator=(SafetensorsReader&& other) noexcept;
-  SafetensorsReader(const SafetensorsReader&) = delete;
-  SafetensorsReader& operator=(const SafetensorsReader&) = delete;
-  ~SafetensorsReader();  // unmaps
+  SafetensorsReader(SafetensorsReader&&) noexcept = default;
+  SafetensorsReader& operator=(SafetensorsReader&&) noexcept = default;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // in file (offset) order
   const TensorInfo* find(std::string_view name) const;                 // nullptr when absent
@@ -62,14 +61,11 @@ class SafetensorsReader {
 
  private:
   SafetensorsReader() = default;
-  void parse();  // validates the bytes in [base(), base() + size_) and fills the tables
-  const std::byte* base() const { return map_ ? map_ : owned_.data(); }
-  void release();
+  void parse();  // validates the bytes of file_ and fills the tables
+  const std::byte* base() const { return file_.data(); }
 
   std::string path_;
-  std::byte* map_ = nullptr;      // the mmap'ed file, or
-  std::vector<std::byte> owned_;  // the bytes given to from_bytes
-  size_t size_ = 0;               // of the whole file
+  MappedFile file_;               // the mapped file, or the bytes given to from_bytes
   size_t data_start_ = 0;         // 8 + header length
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> index_;  // name -> position in tensors_
