@@ -27,8 +27,9 @@ TEST(Arithmetic, WorkedSolutionsArePinned) {
   EXPECT_EQ(kTask.make(1, '-', 47, 47).answer, "0");
   EXPECT_EQ(kTask.make(2, '+', 999, 999).solution,
             "<think>\n999+999\n9+9+0=18\n9+9+1=19\n9+9+1=19\n</think>\nAnswer: 1998");
-  EXPECT_EQ(kTask.make(3, '*', 47, 8).solution,
-            "<think>\n47*8\n7*8+0=56\n4*8+5=37\n</think>\nAnswer: 376");
+  EXPECT_EQ(kTask.make(3, '*', 347, 8).solution,
+            "<think>\n347*8\n7*8+0=56\n4*8+5=37\n3*8+3=27\n</think>\nAnswer: 2776");
+  EXPECT_EQ(kTask.make(3, '*', 100, 2).answer, "200");
   EXPECT_EQ(kTask.make(5, '*', 347, 86).solution,
             "<think>\n347*86\n347*6:\n7*6+0=42\n4*6+4=28\n3*6+2=20\n347*8:\n7*8+0=56\n4*8+5=37\n"
             "3*8+3=27\n02082+27760:\n2+0+0=02\n8+6+0=14\n0+7+1=08\n2+7+0=09\n0+2+0=02\n"
@@ -41,7 +42,8 @@ TEST(Arithmetic, MakeRejectsOperandsOutsideTheLevel) {
   EXPECT_THROW(kTask.make(1, '+', 5, 85), Error);
   EXPECT_THROW(kTask.make(1, '+', 100, 85), Error);
   EXPECT_THROW(kTask.make(1, '*', 47, 85), Error);
-  EXPECT_THROW(kTask.make(3, '+', 47, 8), Error);
+  EXPECT_THROW(kTask.make(3, '+', 347, 8), Error);
+  EXPECT_THROW(kTask.make(3, '*', 47, 8), Error);  // level 3 is 3-digit x 1-digit
   EXPECT_THROW(kTask.make(0, '+', 47, 85), Error);
   EXPECT_THROW(kTask.make(6, '+', 47, 85), Error);
   EXPECT_THROW(kTask.sample(0, Split::Train, 1, 0), Error);

@@ -23,7 +23,7 @@ struct Level {
 constexpr std::array<Level, 5> kLevels = {{
     {"add-sub-2d", false, 2, 2},  // the default; 16200 problems
     {"add-sub-3d", false, 3, 3},  // 1.6M problems
-    {"mul-2dx1d", true, 2, 1},    // multiplier 2..9: 720 problems
+    {"mul-3dx1d", true, 3, 1},    // multiplier 2..9: 7200 problems
     {"add-sub-4d", false, 4, 4},
     {"mul-3dx2d", true, 3, 2},  // two partial products and a 5-column sum: the hard level
 }};
