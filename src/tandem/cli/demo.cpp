@@ -86,6 +86,7 @@ void run_demo(DemoArgs a) {
     GrpoRunConfig& g = a.grpo;
     g.init_from = sft.model_dir, g.out_dir = a.sft.out_dir + "/grpo";
     g.task = a.sft.task, g.seed = a.sft.seed, g.backend = a.sft.backend;
+    g.eval_seed = a.sft.seed;  // the problems the supervised model was just evaluated on
     g.initial_eval = false, g.final_eval_problems = 0;  // the demo evaluates before and after
     std::filesystem::remove_all(g.out_dir);  // the demo's own GRPO folder starts afresh
     std::filesystem::create_directories(g.out_dir);
@@ -127,9 +128,7 @@ void run_demo(DemoArgs a) {
 }  // namespace
 
 void add_demo_command(CLI::App& app) {
-  auto a = std::make_shared<DemoArgs>();
-  a->grpo.levels = {3};
-  a->grpo.steps = 60;  // ~2.5 min on 2 cores: level 3 +6 points, easier levels unchanged (docs/grpo.md)
+  auto a = std::make_shared<DemoArgs>();  // GRPO phase: tandem grpo's defaults (docs/grpo.md)
   auto* cmd = app.add_subcommand(
       "demo",
       "The main job: train the default model from scratch on arithmetic, evaluate, improve it with "

@@ -19,6 +19,9 @@ void add_grpo_command(CLI::App& app) {
   cmd->add_option("--task", c->task, "arithmetic or countdown")->capture_default_str();
   cmd->add_option("--backend", c->backend, "cpu or cuda")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Seed for prompts and sampling")->capture_default_str();
+  cmd->add_option("--eval-seed", c->eval_seed,
+                  "Which held-out problems are evaluated (independent of --seed)")
+      ->capture_default_str();
   cmd->add_option("--levels", c->levels, "Levels the prompts come from")->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--steps", c->steps, "Rollout batches")->capture_default_str()->check(kPositive);
@@ -34,6 +37,9 @@ void add_grpo_command(CLI::App& app) {
   cmd->add_option("--micro-batch", c->micro_batch, "Completions per forward/backward")
       ->capture_default_str()->check(kPositive);
   cmd->add_option("--lr", c->lr, "Learning rate (after warmup)")->capture_default_str()->check(kPositive);
+  cmd->add_option("--min-lr", c->min_lr,
+                  "Cosine decay from --lr to this at the last step (default: constant)")
+      ->check(kNonNegative);
   cmd->add_option("--warmup", c->warmup, "Warmup steps")->capture_default_str()->check(kNonNegative);
   cmd->add_option("--max-grad-norm", c->max_grad_norm, "Global-norm clip (0: off)")->capture_default_str();
   cmd->add_option("--epsilon", c->objective.epsilon, "Clip range (low side)")->capture_default_str()

@@ -83,7 +83,9 @@ GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics) {
     reference->load_params(model.read_params());
   }
   TrainConfig tc;
-  tc.lr = {cfg.lr, cfg.lr, cfg.warmup, cfg.warmup};  // warmup, then constant
+  // Warmup, then constant, or a cosine down to min_lr at the last step.
+  tc.lr = cfg.min_lr < 0 ? LrSchedule{cfg.lr, cfg.lr, cfg.warmup, cfg.warmup}
+                         : LrSchedule{cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
   Trainer trainer(model, tc);
@@ -150,7 +152,7 @@ GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics) {
   }
   auto evaluate = [&](int64_t at, int problems) {
     for (int level = 1; level <= task->num_levels(); ++level) {
-      const LevelAccuracy acc = evaluate_level(model, tok, *task, level, problems, cfg.seed);
+      const LevelAccuracy acc = evaluate_level(model, tok, *task, level, problems, cfg.eval_seed);
       metrics.write({{"kind", "eval"}, {"phase", "grpo"}, {"step", at}, {"level", level},
                      {"problems", acc.problems}, {"accuracy", acc.accuracy},
                      {"format_rate", acc.format_rate}});

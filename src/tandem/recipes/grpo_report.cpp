@@ -18,18 +18,22 @@ struct Field {
   const char* label;
 };
 
-// One series per field, over the "grpo" records' steps.
+// One series per field, over the "grpo" records' steps. For a log axis, points <= 0 are left out
+// and a series with none left is dropped: a KL of exactly 0 (beta 0, no reference) would otherwise
+// sit on the axis floor and squeeze the other lines into the top of the chart.
 std::vector<Series> series_of(const std::vector<nlohmann::json>& records,
-                              const std::vector<Field>& fields) {
+                              const std::vector<Field>& fields, bool positive_only = false) {
   std::vector<Series> out;
   for (const Field& f : fields) {
     Series s{f.label, {}, {}};
     for (const auto& r : records)
       if (r.value("kind", "") == "grpo" && r.contains(f.key)) {
+        const double y = r.value(f.key, 0.0);
+        if (positive_only && !(y > 0)) continue;
         s.x.push_back(r.value("step", 0.0));
-        s.y.push_back(r.value(f.key, 0.0));
+        s.y.push_back(y);
       }
-    out.push_back(std::move(s));
+    if (!positive_only || !s.x.empty()) out.push_back(std::move(s));
   }
   return out;
 }
@@ -67,10 +71,12 @@ std::string write_grpo_charts(const std::string& dir, const std::string& link_pr
                            {"reward_std", "reward std"},
                            {"accuracy", "accuracy"},
                            {"format_rate", "format rate"}})},
-      {"grpo_policy.svg", {"GRPO policy: entropy, KL, clipping", "step", "per token (log)", true, {}, {}},
-       series_of(records, {{"entropy", "entropy (nats)"},
-                           {"kl", "KL to reference"},
-                           {"clip_fraction", "clip fraction"}})},
+      {"grpo_policy.svg",
+       {"GRPO policy: entropy and KL to the reference", "step", "nats per token (log)", true, {}, {}},
+       series_of(records, {{"entropy", "entropy"}, {"kl", "KL to reference"}}, true)},
+      // Linear: with one epoch per batch the ratio is exactly 1 and nothing is clipped.
+      {"grpo_clip.svg", {"GRPO clipping", "step", "fraction of tokens", false, 0.0, {}},
+       series_of(records, {{"clip_fraction", "clip fraction"}})},
       {"grpo_length.svg", {"GRPO rollouts: response length", "step", "tokens", false, 0.0, {}},
        series_of(records, {{"mean_length", "mean length"}})},
       {"grpo_throughput.svg", {"GRPO throughput", "step", "tokens/s", false, 0.0, {}},

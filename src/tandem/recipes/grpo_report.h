@@ -6,10 +6,11 @@
 namespace tandem {
 
 // Writes into `dir` (which holds metrics.jsonl): grpo_reward.svg (reward mean and std, rollout
-// accuracy, format rate), grpo_heldout.svg (held-out accuracy per level), grpo_policy.svg (entropy,
-// KL to the reference, clip fraction), grpo_length.svg (mean response length) and
-// grpo_throughput.svg (rollout and update tokens/s). Returns the markdown that embeds them, each
-// link prefixed by `link_prefix` (the charts' folder as seen from where the markdown lives).
+// accuracy, format rate), grpo_heldout.svg (held-out accuracy per level), grpo_policy.svg (entropy
+// and KL to the reference, log axis), grpo_clip.svg (clip fraction), grpo_length.svg (mean
+// response length) and grpo_throughput.svg (rollout and update tokens/s). Returns the markdown
+// that embeds them, each link prefixed by `link_prefix` (the charts' folder as seen from where the
+// markdown lives).
 std::string write_grpo_charts(const std::string& dir, const std::string& link_prefix = "");
 
 // Held-out accuracy per level: first evaluation vs last, as a markdown table ("" without evals).
