@@ -34,11 +34,16 @@ expect 0 "report" -- "$tandem" demo --steps 8 --batch 4 --eval-every 4 --eval-pr
 for f in metrics.jsonl loss.svg accuracy.svg report.md model/config.json model/model.safetensors \
          model/tokenizer.json model/optimizer.safetensors model/trainer_state.json \
          checkpoints/step-000004/model.safetensors grpo/metrics.jsonl grpo/grpo_reward.svg \
-         grpo/grpo_heldout.svg grpo/model/model.safetensors; do
+         grpo/grpo_heldout.svg grpo/grpo_policy.svg grpo/grpo_clip.svg \
+         grpo/model/model.safetensors; do
   [[ -s "$work/run/$f" ]] && pass "run has $f" || fail "run lacks $f"
 done
 expect 0 "level" -- "$tandem" eval "$work/run/model" --problems 2
 expect 0 "" -- "$tandem" generate "$work/run/model" -p "What is 1 + 2?" --max-new-tokens 8
+# --ignore-eos: exactly --max-new-tokens for every prompt (the decoding benchmark relies on it).
+expect 0 "2 prompts, [0-9]+ prompt tokens, 24 generated tokens .*peak RSS" -- "$tandem" generate \
+  "$work/run/model" -p "What is 1 + 2?" -p "What is 3 + 4?" --max-new-tokens 12 --ignore-eos \
+  --timing --slots 1
 
 # Options from a file, overridden by a flag.
 printf '[demo]\nsteps = 3\nbatch = 2\neval-every = 0\nfinal-problems = 2\ncheckpoint-every = 0\ngrpo-steps = 0\n' >"$work/run.toml"

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const peers = join(root, "tests", "peers");
 
-export async function loadLlama() {
+export async function loadLlama(threads = 1) {
   const require = createRequire(join(peers, "package.json"));
   let entry;
   try {
@@ -20,18 +20,18 @@ export async function loadLlama() {
     process.exit(77);
   }
   const { getLlama, LlamaLogLevel } = await import(entry);
-  // One thread: ggml's threads spin-wait at every op, which on a loaded 2-core machine turns a
-  // 60 ms generation into minutes; results do not depend on the thread count.
+  // One thread by default: ggml's threads spin-wait at every op, which on a loaded 2-core machine
+  // turns a 60 ms generation into minutes; results do not depend on the thread count.
   return getLlama({ gpu: false, build: "never", skipDownload: true, usePrebuiltBinaries: true,
-                    maxThreads: 1, logLevel: LlamaLogLevel.error, progressLogs: false });
+                    maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false });
 }
 
 // A model and one sequence with a float32 KV cache (llama.cpp's default is F16, which would
 // round every cached key and value).
-export async function openModel(llama, path, contextSize = 256) {
+export async function openModel(llama, path, contextSize = 256, threads = 1) {
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({
-    contextSize: Math.min(contextSize, model.trainContextSize), sequences: 1, threads: 1,
+    contextSize: Math.min(contextSize, model.trainContextSize), sequences: 1, threads,
     batchSize: 512, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
   return { model, context, sequence: context.getSequence() };
 }

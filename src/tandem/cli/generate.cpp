@@ -1,4 +1,7 @@
 // tandem generate: complete prompts with a model directory (chat-formatted by default).
+#include <sys/resource.h>
+
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -13,8 +16,8 @@ void add_generate_command(CLI::App& app) {
   struct Args {
     std::string model, backend = "cpu";
     std::vector<std::string> prompts;
-    bool raw = false, show_logprobs = false;
-    int max_new_tokens = 256;
+    bool raw = false, show_logprobs = false, ignore_eos = false, timing = false;
+    int max_new_tokens = 256, slots = 16;
     SamplingConfig sampling;
   };
   auto a = std::make_shared<Args>();
@@ -33,6 +36,12 @@ void add_generate_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", a->sampling.seed, "Sampling seed: same seed, same text")->capture_default_str();
   cmd->add_flag("--logprobs", a->show_logprobs, "Print each token's log-probability");
+  cmd->add_flag("--ignore-eos", a->ignore_eos,
+                "Do not stop at end of turn: always --max-new-tokens");
+  cmd->add_option("--slots", a->slots, "Sequences decoded together (continuous batching)")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_flag("--timing", a->timing,
+                "Print generated tokens, seconds, tokens/s and peak RSS to stderr");
   cmd->add_option("--backend", a->backend, "cpu or cuda")->capture_default_str();
   cmd->callback([a] {
     LoadedModel lm = load_model(a->model, a->backend);
@@ -45,16 +54,32 @@ void add_generate_command(CLI::App& app) {
     GenerationConfig gc;
     gc.max_new_tokens = a->max_new_tokens;
     gc.sampling = a->sampling;
-    if (!a->raw) gc.stop_tokens = {chat_stop_token(lm.tokenizer)};
+    if (!a->raw && !a->ignore_eos) gc.stop_tokens = {chat_stop_token(lm.tokenizer)};
     int max_prompt = 0;
     for (const auto& p : prompts) max_prompt = std::max(max_prompt, int(p.size()));
     const int max_len = std::min(lm.model->config().max_position_embeddings,
                                  max_prompt + a->max_new_tokens);
-    Decoder decoder(*lm.model, std::max<int>(1, std::min<int>(16, int(prompts.size()))), max_len);
+    const auto start = std::chrono::steady_clock::now();
+    Decoder decoder(*lm.model, std::max<int>(1, std::min<int>(a->slots, int(prompts.size()))),
+                    max_len);
     const auto out = generate(decoder, prompts, gc);
+    if (a->timing) {  // model loading and tokenizing are left out: this times the engine
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      const double s = took.count();
+      size_t prompt_tokens = 0, generated = 0;
+      for (const auto& p : prompts) prompt_tokens += p.size();
+      for (const auto& c : out) generated += c.tokens.size();
+      rusage ru{};
+      getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: kilobytes on Linux
+      std::fprintf(stderr,
+                   "timing: %zu prompts, %zu prompt tokens, %zu generated tokens in %.3f s: "
+                   "%.1f tokens/s; peak RSS %.1f MB\n",
+                   prompts.size(), prompt_tokens, generated, s, double(generated) / s,
+                   double(ru.ru_maxrss) / 1024.0);
+    }
     for (size_t i = 0; i < out.size(); ++i) {
       std::vector<int32_t> body = out[i].tokens;
-      if (!a->raw && !body.empty() && body.back() == gc.stop_tokens[0]) body.pop_back();
+      if (!gc.stop_tokens.empty() && !body.empty() && body.back() == gc.stop_tokens[0]) body.pop_back();
       std::printf("%s%s\n", lm.tokenizer.decode(body).c_str(),
                   out[i].finish == Completion::Finish::Length ? " [length]" : "");
       if (a->show_logprobs)
