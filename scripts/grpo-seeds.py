@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,8 +104,7 @@ def main():
         cmd = [a.tandem, "grpo", "--init-from", os.path.join(sft, "model"), "--seed", str(seed),
                "--levels", str(a.level), "--out", rl] + extra
         print(f"seed {seed}: {' '.join(cmd)}", flush=True)
-        if os.path.exists(rl):
-            subprocess.run(["rm", "-rf", rl], check=True)
+        shutil.rmtree(rl, ignore_errors=True)  # a fresh run, not a resume
         seconds = run(cmd, os.path.join(a.out, f"grpo-{seed}.log"))
         results[seed] = (evals(os.path.join(rl, "metrics.jsonl")), seconds)
         e = results[seed][0][a.level]

@@ -79,7 +79,7 @@ void add_generate_command(CLI::App& app) {
     }
     for (size_t i = 0; i < out.size(); ++i) {
       std::vector<int32_t> body = out[i].tokens;
-      if (!gc.stop_tokens.empty() && !body.empty() && body.back() == gc.stop_tokens[0]) body.pop_back();
+      if (out[i].finish == Completion::Finish::Stop) body.pop_back();  // the stop token itself
       std::printf("%s%s\n", lm.tokenizer.decode(body).c_str(),
                   out[i].finish == Completion::Finish::Length ? " [length]" : "");
       if (a->show_logprobs)
