@@ -10,6 +10,7 @@
 
 #include "tandem/core/error.h"
 #include "tandem/io/safetensors.h"
+#include "tandem/io/safetensors_writer.h"
 
 using namespace tandem;
 

@@ -1,5 +1,6 @@
 // tandem's side of the llama.cpp parity test (llama_parity.mjs): exports and imports GGUF files
-// through the CLI functions, and prints what tandem computes as JSON for the script to compare.
+// through the CLI's jobs (recipes/gguf_convert.h), and prints what tandem computes as JSON for the
+// script to compare.
 //
 //   gguf_runner export MODEL_DIR OUT.gguf TYPE        (tandem export --format gguf)
 //   gguf_runner import FILE.gguf OUT_DIR              (tandem import --format gguf)
@@ -18,13 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "tandem/cli/export_gguf.h"
+#include "support/test_models.h"
 #include "tandem/core/error.h"
 #include "tandem/core/rng.h"
 #include "tandem/data/chat_format.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/io/model_files.h"
 #include "tandem/model/decoder.h"
+#include "tandem/recipes/gguf_convert.h"
 #include "tandem/recipes/model_dir.h"
 #include "tandem/tokenizer/chat_template.h"
 
@@ -102,17 +104,13 @@ int tokenize(const std::string& dir, bool allow_special) {
 // and greedy decoding is not a string of near-ties; norm gains around 1.
 int random_model(const std::string& tokenizer_json, const std::string& dir) {
   const Tokenizer tok = Tokenizer::load(tokenizer_json);
-  ModelConfig c;
-  c.vocab_size = (tok.vocab_size() + 255) / 256 * 256;  // padded rows, as Qwen3's own config
-  c.hidden_size = 32;  // the embedding and head are 2 x 151,808 rows: keep them narrow
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 1024;
-  c.rope_theta = 1000000.0f;
-  c.tie_word_embeddings = false;  // exercise output.weight too
+  ModelConfig c = test::tiny_config(
+      {.vocab = (tok.vocab_size() + 255) / 256 * 256,  // padded rows, as Qwen3's own config
+       .hidden = 32,  // the embedding and head are 2 x 151,808 rows: keep them narrow
+       .intermediate = 64,
+       .max_positions = 1024,
+       .rope_theta = 1000000.0f,
+       .tied = false});  // exercise output.weight too
   c.bos_token_id = tok.find_token("<|endoftext|>");
   c.eos_token_id = tok.eos_id();
   c.validate("random-model");
@@ -136,8 +134,8 @@ int random_model(const std::string& tokenizer_json, const std::string& dir) {
 int main(int argc, char** argv) {
   try {
     const std::vector<std::string> a(argv + 1, argv + argc);
-    if (a.size() == 4 && a[0] == "export") return cli::run_export_gguf(a[1], a[2], a[3]);
-    if (a.size() == 3 && a[0] == "import") return cli::run_import_gguf(a[1], a[2]);
+    if (a.size() == 4 && a[0] == "export") return run_export_gguf(a[1], a[2], a[3]);
+    if (a.size() == 3 && a[0] == "import") return run_import_gguf(a[1], a[2]);
     if (a.size() == 4 && a[0] == "greedy") return greedy(a[1], std::stoi(a[2]), std::stoi(a[3]));
     if (a.size() == 2 && a[0] == "tokenize") return tokenize(a[1], true);
     if (a.size() == 3 && a[0] == "tokenize" && a[2] == "plain") return tokenize(a[1], false);

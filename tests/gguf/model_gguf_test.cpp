@@ -14,6 +14,7 @@
 #include <set>
 
 #include "../io/io_test_util.h"
+#include "support/test_models.h"
 #include "tandem/core/rng.h"
 #include "tandem/io/file.h"
 #include "tandem/io/gguf/gguf_reader.h"
@@ -36,19 +37,13 @@ namespace fs = std::filesystem;
 
 // hidden 32, intermediate 48: ffn_down rows (48) are not whole 32-blocks, as the fallback needs.
 ModelConfig small_config(bool tied, int vocab) {
-  ModelConfig c;
-  c.vocab_size = vocab;
-  c.hidden_size = 32;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.intermediate_size = 48;
-  c.rms_norm_eps = 1e-5f;
-  c.rope_theta = 5000.0f;
-  c.tie_word_embeddings = tied;
-  c.max_position_embeddings = 128;
-  return c;
+  return test::tiny_config({.vocab = vocab,
+                            .hidden = 32,
+                            .intermediate = 48,
+                            .max_positions = 128,
+                            .rms_norm_eps = 1e-5f,
+                            .rope_theta = 5000.0f,
+                            .tied = tied});
 }
 
 std::vector<float> random_params(const ModelConfig& c) {

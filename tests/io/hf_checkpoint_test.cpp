@@ -16,6 +16,7 @@
 #include "tandem/io/file.h"
 #include "tandem/io/half.h"
 #include "tandem/io/json_file.h"
+#include "tandem/io/safetensors_writer.h"
 #include "tandem/io/weight_files.h"
 
 namespace tandem {
@@ -72,7 +73,7 @@ TEST(HfExport, ShardedF32RoundTripsBitExactly) {
   for (const bool tied : {true, false}) {
     const std::string root = test::temp_dir();
     const std::vector<float> params = test::make_model_dir(root + "/model", tied);
-    const ModelConfig c = test::tiny_config(tied);
+    const ModelConfig c = test::model_dir_config(tied);
     const uint64_t total = tensor_bytes(c, 4), max_shard = total / 4;
     export_hf(root + "/model", root + "/hf", {DType::F32, max_shard});
 
@@ -113,7 +114,7 @@ TEST(HfExport, ShardedF32RoundTripsBitExactly) {
 
 TEST(HfExport, Bf16IsRoundedToNearestEven) {
   const std::string root = test::temp_dir();
-  const ModelConfig c = test::tiny_config(false);
+  const ModelConfig c = test::model_dir_config(false);
   std::vector<float> params = test::random_params(c, 7);
   // Hand-worked cases; bf16 keeps 7 mantissa bits, so near 1.0 its step is 2^-7.
   struct Case {
@@ -200,7 +201,7 @@ TEST(HfExport, CopiesGenerationConfigAndTokenizerConfigAsTheyAre) {
 // dtype only), F16, and a tied model that still carries lm_head.weight.
 TEST(HfImport, AcceptsMixedDtypesAndATiedHead) {
   const std::string root = test::temp_dir();
-  const ModelConfig c = test::tiny_config(true);
+  const ModelConfig c = test::model_dir_config(true);
   const std::vector<float> params = test::random_params(c, 3);
   const ParamLayout layout(c);
   const std::string dir = root + "/hf";

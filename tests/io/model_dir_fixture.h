@@ -7,26 +7,25 @@
 #include <string>
 #include <vector>
 
+#include "support/test_models.h"
 #include "tandem/io/model_files.h"
 #include "tandem/io/safetensors.h"
+#include "tandem/io/safetensors_writer.h"
 #include "tandem/model/param_layout.h"
 #include "tandem/tokenizer/tokenizer.h"
 
 namespace tandem::test {
 
-inline ModelConfig tiny_config(bool tied) {
-  ModelConfig c;
-  c.vocab_size = 300;  // more than the tokenizer's 258, as real models pad their vocabulary
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
-  c.head_dim = 8;
-  c.intermediate_size = 24;
-  c.max_position_embeddings = 32;
-  c.rope_theta = 10000.0f;
-  c.tie_word_embeddings = tied;
-  return c;
+// The model these directories hold: narrower than the common tiny one.
+inline ModelConfig model_dir_config(bool tied) {
+  return tiny_config({.vocab = 300,  // more than the tokenizer's 258, as real models pad theirs
+                      .hidden = 16,
+                      .heads = 2,
+                      .kv_heads = 1,
+                      .head_dim = 8,
+                      .intermediate = 24,
+                      .max_positions = 32,
+                      .tied = tied});
 }
 
 inline std::vector<float> random_params(const ModelConfig& c, unsigned seed) {
@@ -45,7 +44,7 @@ inline Tokenizer tiny_tokenizer() {
 
 // Writes a tandem model directory; returns its parameters.
 inline std::vector<float> make_model_dir(const std::string& dir, bool tied, unsigned seed = 1) {
-  const ModelConfig c = tiny_config(tied);
+  const ModelConfig c = model_dir_config(tied);
   std::vector<float> params = random_params(c, seed);
   save_model_dir(dir, c, params.data());
   const Tokenizer tok = tiny_tokenizer();

@@ -7,6 +7,7 @@
 
 #include "io_test_util.h"
 #include "tandem/io/safetensors.h"
+#include "tandem/io/safetensors_writer.h"
 
 namespace tandem {
 namespace {
@@ -21,20 +22,10 @@ std::string file_with(std::string_view bytes, const std::string& name = "model.s
   return path;
 }
 
-std::string open_error(std::string_view bytes, std::initializer_list<std::string_view> parts) {
-  const std::string path = file_with(bytes);
-  std::vector<std::string_view> all(parts);
-  all.push_back(path);
-  std::string msg;
-  try {
-    SafetensorsReader::open(path);
-    ADD_FAILURE() << "opened without error";
-  } catch (const Error& e) {
-    msg = e.what();
-  }
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  for (auto p : all) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  return msg;
+// Opens `bytes` as a file on disk and expects an error naming that path and every part.
+std::string open_error(std::string_view bytes, std::vector<std::string_view> parts) {
+  return test::expect_open_error([](const std::string& path) { SafetensorsReader::open(path); },
+                                 "model.safetensors", bytes, std::move(parts));
 }
 
 // One F32 tensor "w" of shape [4] described by `entry` over a 16-byte buffer.

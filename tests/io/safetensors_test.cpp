@@ -13,6 +13,7 @@
 #include "io_test_util.h"
 #include "tandem/io/file.h"
 #include "tandem/io/half.h"
+#include "tandem/io/safetensors_writer.h"
 
 namespace tandem {
 namespace {

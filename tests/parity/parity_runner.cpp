@@ -9,6 +9,7 @@
 #include "tandem/backend/backend.h"
 #include "tandem/io/model_files.h"
 #include "tandem/io/safetensors.h"
+#include "tandem/io/safetensors_writer.h"
 #include "tandem/model/transformer.h"
 #include "tandem/train/adamw.h"
 #include "tandem/train/lr_schedule.h"

@@ -17,6 +17,7 @@
 #include "tandem/core/error.h"
 #include "tandem/io/model_files.h"
 #include "tandem/io/safetensors.h"
+#include "tandem/io/safetensors_writer.h"
 #include "tandem/model/transformer.h"
 #include "tandem/rl/advantages.h"
 #include "tandem/rl/grpo_loss.h"

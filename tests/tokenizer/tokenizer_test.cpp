@@ -9,7 +9,7 @@
 #include <random>
 #include <sstream>
 
-#include "tandem/core/error.h"
+#include "support/expect_error.h"
 #include "tandem/tokenizer/tokenizer.h"
 #include "tandem/tokenizer/trainer.h"
 #include "tandem/tokenizer/unicode.h"
@@ -123,13 +123,10 @@ TEST(Tokenizer, QwenRoundTripsAndThreadsAgree) {
 
 // Malformed files: one error naming the file and the JSON path.
 void expect_error(const std::string& text, const std::string& needle) {
-  try {
-    Tokenizer::from_json_string(text, "tok.json");
-    ADD_FAILURE() << "no error for " << text.substr(0, 200);
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    EXPECT_EQ(std::string(e.what()).rfind("tok.json: ", 0), 0u) << e.what();
-  }
+  SCOPED_TRACE(text.substr(0, 200));
+  const std::string msg =
+      test::expect_error([&] { Tokenizer::from_json_string(text, "tok.json"); }, {needle});
+  EXPECT_EQ(msg.rfind("tok.json: ", 0), 0u) << msg;
 }
 
 TEST(TokenizerJson, MalformedFilesNameThePath) {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "../model/test_models.h"
+#include "support/test_models.h"
 #include "tandem/core/error.h"
 #include "tandem/core/rng.h"
 #include "tandem/train/checkpoint.h"
@@ -47,7 +47,7 @@ TEST(LrSchedule, WarmupThenCosine) {
 
 TEST(Trainer, AccumulatingMicroBatchesEqualsOneBigBatch) {
   auto be = make_backend("cpu");
-  const ModelConfig cfg = testing::tiny_config();
+  const ModelConfig cfg = test::tiny_config();
   Transformer a(*be, cfg), b(*be, cfg);
   a.init_random(1), b.init_random(1);
   Trainer ta(a, config()), tb(b, config());
@@ -67,7 +67,7 @@ TEST(Trainer, AccumulatingMicroBatchesEqualsOneBigBatch) {
 
 TEST(Trainer, LossFallsOnARepeatedBatch) {
   auto be = make_backend("cpu");
-  Transformer m(*be, testing::tiny_config());
+  Transformer m(*be, test::tiny_config());
   m.init_random(4);
   TrainConfig c = config();
   c.lr.total_steps = 30;
@@ -81,7 +81,7 @@ TEST(Trainer, LossFallsOnARepeatedBatch) {
 
 TEST(Trainer, NonFiniteLossSkipsTheUpdate) {
   auto be = make_backend("cpu");
-  Transformer m(*be, testing::tiny_config());
+  Transformer m(*be, test::tiny_config());
   m.init_random(4);
   auto p = m.read_params();
   p[m.layout().final_norm] = NAN;
@@ -102,7 +102,7 @@ TEST(Trainer, NonFiniteLossSkipsTheUpdate) {
 // bitwise-identical weights.
 TEST(Checkpoint, ResumeIsBitwiseExact) {
   auto be = make_backend("cpu");
-  const ModelConfig cfg = testing::tiny_config(1, /*tied=*/false);
+  const ModelConfig cfg = test::tiny_config({.kv_heads = 1, .tied = false});
   const std::string dir = ::testing::TempDir() + "/tandem_ckpt_resume";
   std::filesystem::remove_all(dir);
   Transformer a(*be, cfg);

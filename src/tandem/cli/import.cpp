@@ -3,8 +3,8 @@
 #include <map>
 
 #include "tandem/cli/commands.h"
-#include "tandem/cli/export_gguf.h"
 #include "tandem/io/hf_checkpoint.h"
+#include "tandem/recipes/gguf_convert.h"
 
 namespace tandem::cli {
 

@@ -1,38 +1,45 @@
 #include "tandem/io/file.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "tandem/core/error.h"
 
 namespace tandem {
 
 std::string read_file(const std::string& path) {
+  std::string out;
+  std::error_code ec;  // the size is only a hint: absent for a pipe, 0 for a /proc file
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec) out.reserve(size_t(size));
+  read_file_chunks(path, [&](const char* data, size_t n) { out.append(data, n); });
+  return out;
+}
+
+void read_file_chunks(const std::string& path,
+                      const std::function<void(const char* data, size_t n)>& sink, bool sync) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
-  std::string out;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(size_t(st.st_size));
-  char buf[1 << 16];
+  struct Closer {  // on every way out: the end, a failed read or fsync, an exception from sink
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  constexpr size_t kChunk = size_t(1) << 20;
+  const auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
   for (;;) {
-    const ssize_t k = ::read(fd, buf, sizeof buf);
+    const ssize_t k = ::read(fd, buf.get(), kChunk);
     if (k < 0 && errno == EINTR) continue;
-    if (k < 0) {
-      const int err = errno;
-      ::close(fd);
-      fail("{}: cannot read: {}", path, std::strerror(err));
-    }
+    if (k < 0) fail("{}: cannot read: {}", path, std::strerror(errno));
     if (k == 0) break;
-    out.append(buf, size_t(k));
+    sink(buf.get(), size_t(k));
   }
-  ::close(fd);
-  return out;
+  if (sync && ::fsync(fd) != 0) fail("{}: fsync failed: {}", path, std::strerror(errno));
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {

@@ -10,6 +10,14 @@ namespace tandem {
 // Reads the whole file; throws tandem::Error "<path>: cannot open: <reason>" and the like.
 std::string read_file(const std::string& path);
 
+// Reads the file from start to end and hands its bytes to `sink` in order, a chunk at a time, so a
+// file of any size streams through a fixed buffer (reads interrupted by a signal are retried). With
+// `sync` the file is also fsynced before it is closed. Errors name the path: "<path>: cannot open:
+// <reason>", "<path>: cannot read: <reason>", "<path>: fsync failed: <reason>".
+void read_file_chunks(const std::string& path,
+                      const std::function<void(const char* data, size_t n)>& sink,
+                      bool sync = false);
+
 // Writes a file so that readers see either the old file or the complete new one, never a torn
 // one: bytes go to `path + ".tmp"`, are fsynced, then renamed over `path` (and the directory is
 // fsynced so the rename survives a crash). Any I/O error (disk full, no permission) throws

@@ -1,12 +1,8 @@
 #include "tandem/io/manifest.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -27,28 +23,14 @@ std::string hex32(uint32_t v) {
 }  // namespace
 
 uint32_t file_crc32(const std::string& path, bool sync) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
   uLong crc = crc32(0L, Z_NULL, 0);
-  std::vector<unsigned char> buf(1 << 20);
-  for (;;) {
-    const ssize_t k = ::read(fd, buf.data(), buf.size());
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0) {
-      const int err = errno;
-      ::close(fd);
-      fail("{}: cannot read: {}", path, std::strerror(err));
-    }
-    if (k == 0) break;
-    crc = crc32(crc, buf.data(), uInt(k));
-  }
-  // Files written without AtomicFile (e.g. by a stream) reach the disk here.
-  if (sync && ::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    fail("{}: fsync failed: {}", path, std::strerror(err));
-  }
-  ::close(fd);
+  // With sync, files written without AtomicFile (e.g. by a stream) reach the disk here.
+  read_file_chunks(
+      path,
+      [&](const char* data, size_t n) {
+        crc = crc32(crc, reinterpret_cast<const Bytef*>(data), uInt(n));
+      },
+      sync);
   return uint32_t(crc);
 }
 

@@ -7,6 +7,7 @@
 #include "tandem/io/config_json.h"
 #include "tandem/io/file.h"
 #include "tandem/io/safetensors.h"
+#include "tandem/io/safetensors_writer.h"
 #include "tandem/io/weight_files.h"
 
 namespace tandem {

@@ -8,7 +8,8 @@
 // damaged or hostile file gives a one-line tandem::Error naming the file and the tensor or field,
 // never a crash. It is as strict as the reference implementation: the tensors must tile the data
 // buffer exactly (no overlap, no gap, nothing after the last one), so whatever we accept, HF
-// tooling accepts too.
+// tooling accepts too. The writer is in safetensors_writer.h; this file holds the reader and the
+// format pieces both use.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -27,6 +28,11 @@ size_t dtype_size(DType d);
 std::string_view dtype_name(DType d);  // as in the header: "F32", "BF16", ...
 // A name from an untrusted file made fit for a one-line error: control bytes escaped, cut at 200.
 std::string printable_name(std::string_view s);
+// A shape as errors print it: "[2, 3]".
+std::string shape_str(std::span<const int64_t> shape);
+// The element count and byte size of a tensor of `shape` and `d`; false when a dimension is
+// negative or either number overflows (the element count must fit in int64).
+bool shape_bytes(std::span<const int64_t> shape, DType d, uint64_t* numel, uint64_t* nbytes);
 
 struct TensorInfo {
   std::string name;
@@ -69,35 +75,6 @@ class SafetensorsReader {
   size_t data_start_ = 0;         // 8 + header length
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> index_;  // name -> position in tensors_
-  std::map<std::string, std::string> metadata_;
-};
-
-// Collects tensors, then writes a file the reference implementation and HF load. The tensor data
-// is referenced, not copied: it must stay valid until write(). Layout: the header is padded with
-// spaces to a multiple of 8 bytes; tensors are laid out contiguously (the format allows no gaps)
-// ordered by element size, largest first, then in insertion order, so each tensor starts aligned
-// to its element size. The header lists them in that same order, after "__metadata__".
-class SafetensorsWriter {
- public:
-  void add(std::string name, DType dtype, std::vector<int64_t> shape, const void* data);
-  void add_f32(std::string name, std::vector<int64_t> shape, const float* data) {
-    add(std::move(name), DType::F32, std::move(shape), data);
-  }
-  void set_metadata(std::string key, std::string value);
-
-  // Writes atomically (temporary file, fsync, rename); I/O errors throw naming the path.
-  void write(const std::string& path) const;
-  std::string to_bytes() const;  // the same bytes, in memory
-
- private:
-  struct Entry {
-    TensorInfo info;
-    const void* data;
-  };
-  template <typename Sink>
-  void emit(Sink&& sink) const;
-
-  std::vector<Entry> entries_;
   std::map<std::string, std::string> metadata_;
 };
 

@@ -10,6 +10,7 @@
 #include "tandem/io/file.h"
 #include "tandem/io/half.h"
 #include "tandem/io/json_file.h"
+#include "tandem/io/safetensors_writer.h"
 
 namespace tandem {
 

@@ -187,14 +187,12 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
       seen[id] = true;
       token_bytes[id] = std::move(*bytes);
     }
-    std::array<int32_t, 256> byte_ids{};
+    // from_parts finds the byte tokens; checked here too, to name a missing one with its JSON path.
     for (int b = 0; b < 256; ++b) {
       std::string ch = byte_level::encode(std::string(1, static_cast<char>(b)));
-      auto it = ids.find(ch);
-      if (it == ids.end())
+      if (!ids.contains(ch))
         c.fail_at("model.vocab", "no token for byte 0x{:02X} (\"{}\"); byte-level BPE needs all 256",
                   b, ch);
-      byte_ids[b] = it->second;
     }
 
     // Merges, in rank order: "a b" strings (older files) or ["a", "b"] pairs.
@@ -242,12 +240,7 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
           c.fail_at(fmt::format("added_tokens[{}]", i), "duplicates added_tokens[{}]", k);
     }
 
-    Tokenizer t;
-    t.model_ = BpeModel(std::move(token_bytes), byte_ids, std::move(merges));
-    t.added_ = std::move(added);
-    t.nfc_ = nfc;
-    t.finish();
-    return t;
+    return from_parts(std::move(token_bytes), std::move(merges), std::move(added), nfc);
   } catch (const nlohmann::json::exception& e) {
     // Type checks above should catch everything; this keeps a library bug from escaping raw.
     throw Error(fmt::format("{}: {}", source, e.what()));

@@ -1,5 +1,5 @@
-// GGUF export/import for the CLI: a line of output around io/gguf/model_gguf.h.
-#include "tandem/cli/export_gguf.h"
+// GGUF export/import jobs: a line of output around io/gguf/model_gguf.h.
+#include "tandem/recipes/gguf_convert.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -8,7 +8,7 @@
 #include "tandem/io/gguf/gguf_reader.h"
 #include "tandem/io/gguf/model_gguf.h"
 
-namespace tandem::cli {
+namespace tandem {
 
 int run_export_gguf(const std::string& model_dir, const std::string& out, const std::string& type) {
   const gguf::TensorType t = gguf::parse_tensor_type(type);  // a bad --type fails before work
@@ -26,4 +26,4 @@ int run_import_gguf(const std::string& gguf_path, const std::string& out_dir) {
   return 0;
 }
 
-}  // namespace tandem::cli
+}  // namespace tandem
