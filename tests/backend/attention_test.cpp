@@ -30,13 +30,20 @@ const Shape kShapes[] = {{1, 1, 1, 1, 16},  {2, 3, 2, 1, 32},   {1, 17, 4, 2, 64
 class AttentionTest : public BackendTest {};
 TANDEM_BACKEND_SUITE(AttentionTest);
 
-TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
+// q scaled up so some softmax rows are peaked, others flat.
+struct AttentionInput {
+  std::vector<float> q, k, v;
+};
+AttentionInput attention_input(const Shape& s) {
+  const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
+  return {randn(nq, 2.0f), randn(nk), randn(nk)};
+}
+
+TEST_P(AttentionTest, ForwardMatchesReference) {
   for (const Shape& s : kShapes) {
-    const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
-    const size_t nl = size_t(s.B) * s.Hq * s.T;
+    const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nl = size_t(s.B) * s.Hq * s.T;
     const double scale = 1.0 / std::sqrt(double(s.D));
-    // q scaled up so some softmax rows are peaked, others flat.
-    const std::vector<float> q = randn(nq, 2.0f), k = randn(nk), v = randn(nk), dout = randn(nq);
+    const auto [q, k, v] = attention_input(s);
     DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
     DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
     be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), s.B, s.T, s.Hq,
@@ -46,6 +53,22 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
                            scale);
     expect_close(download(be(), out, nq), rout, kAttention, "attention out " + str(s));
     expect_close(download(be(), lse, nl), rlse, kLse, "attention lse " + str(s));
+  }
+}
+
+TEST_P(AttentionTest, BackwardMatchesReference) {
+  TANDEM_SKIP_UNLESS_SUPPORTED(Op::AttentionBackward);
+  for (const Shape& s : kShapes) {
+    const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
+    const size_t nl = size_t(s.B) * s.Hq * s.T;
+    const double scale = 1.0 / std::sqrt(double(s.D));
+    const auto [q, k, v] = attention_input(s);
+    const std::vector<float> dout = randn(nq);
+    DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
+    // The backward reads the out and lse of the backend's own forward (ForwardMatchesReference).
+    DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
+    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), s.B, s.T, s.Hq,
+                           s.Hkv, s.D, float(scale));
 
     DeviceBuffer ddout = upload(be(), dout);
     DeviceBuffer dq = poisoned(be(), nq), dk = poisoned(be(), nk), dv = poisoned(be(), nk);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "reference.h"
+#include "serve_only_backend.h"
 #include "tandem/backend/backend.h"
 #include "tandem/core/error.h"
 #include "tandem/core/rng.h"
@@ -21,14 +22,28 @@
 namespace tandem::test {
 
 // Every test of the suite runs once per backend in available_backends(): a CUDA build on a
-// machine with a GPU runs the very same cases on "cuda".
+// machine with a GPU runs the very same cases on "cuda". It also runs on "serve_only", the CPU
+// backend cut down to the mandatory half (serve_only_backend.h), so that the skips of optional
+// ops are exercised on every machine, not only on the day a serving-only chip arrives.
+inline constexpr const char* kServeOnly = "serve_only";
+
+inline std::vector<std::string> suite_backends() {
+  std::vector<std::string> names = available_backends();
+  names.emplace_back(kServeOnly);
+  return names;
+}
+inline std::unique_ptr<Backend> make_suite_backend(const std::string& name) {
+  if (name == kServeOnly) return std::make_unique<ServeOnlyBackend>(make_backend("cpu"));
+  return make_backend(name);
+}
+
 inline void restart_streams();
 
 class BackendTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     restart_streams();
-    be_ = make_backend(GetParam());
+    be_ = make_suite_backend(GetParam());
   }
   Backend& be() { return *be_; }
   std::unique_ptr<Backend> be_;
@@ -38,9 +53,30 @@ inline std::string backend_name(const ::testing::TestParamInfo<std::string>& inf
   return info.param;
 }
 
-#define TANDEM_BACKEND_SUITE(Fixture)                                                              \
-  INSTANTIATE_TEST_SUITE_P(Backends, Fixture, ::testing::ValuesIn(::tandem::available_backends()), \
+#define TANDEM_BACKEND_SUITE(Fixture)                                             \
+  INSTANTIATE_TEST_SUITE_P(Backends, Fixture,                                     \
+                           ::testing::ValuesIn(::tandem::test::suite_backends()), \
                            ::tandem::test::backend_name)
+
+// Why `be` cannot run a case that needs `ops` ("" when it can): the optional ops it lacks.
+inline std::string unsupported_reason(const Backend& be, const std::vector<Op>& ops) {
+  std::string why;
+  for (Op op : missing_ops(be, ops)) why += std::string(why.empty() ? "" : ", ") + op_name(op);
+  if (why.empty()) return why;
+  return "backend '" + be.name() + "' does not implement " + why +
+         " (optional, supports() is false)";
+}
+
+// In a BackendTest: skips the test, saying why, unless the backend supports every optional op
+// listed. A case that checks an optional op starts with it, so an inference-only backend passes
+// the suite for what it implements and reports the rest as skipped, not failed.
+#define TANDEM_SKIP_UNLESS_SUPPORTED(...) \
+  TANDEM_SKIP_UNLESS_SUPPORTED_ALL(std::vector<::tandem::Op>{__VA_ARGS__})
+// The same for a std::vector<Op> computed by the test.
+#define TANDEM_SKIP_UNLESS_SUPPORTED_ALL(ops)                                        \
+  if (const std::string tandem_why_ = ::tandem::test::unsupported_reason(be(), ops); \
+      !tandem_why_.empty())                                                          \
+  GTEST_SKIP() << tandem_why_
 
 // Fresh random data for each input: one fixed seed, a new Philox stream per call, so a failure
 // reproduces exactly while no two inputs share values. Each test restarts the streams from a

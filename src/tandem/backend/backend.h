@@ -3,7 +3,7 @@
 //
 // Data-only: device pointers, sizes and scalars; no tensors, no shapes objects, no ownership.
 // All float data is fp32, row-major, contiguous unless a leading dimension is given.
-// Conventions every implementation follows (and tests/backend/conformance_test.cpp checks):
+// Conventions every implementation follows (and the conformance suite in tests/backend/ checks):
 //   * Outputs are fully written; an implementation never reads an output before writing it,
 //     except where a parameter is documented "accumulates" (+=).
 //   * Backward kernels overwrite input gradients (dx) and accumulate parameter gradients (dw +=),
@@ -14,18 +14,43 @@
 //     agree bit for bit on one backend.
 // Layout names used below: n = rows (tokens), C = model width, V = vocabulary, B = sequences,
 // T = sequence length, Hq/Hkv = query/key-value heads, D = head dim.
+//
+// Mandatory and optional entry points. The forward half (memory, gemm, add, embedding_forward,
+// rmsnorm_forward, rope_forward, attention_forward, attention_decode, swiglu_forward,
+// cross_entropy_forward, sum_squares, all_finite) is pure virtual: it is what serving a model
+// needs, and a backend without it is no backend. The training half (the backward kernels and
+// adamw_step, named by `Op`) is optional: tandem exists to train on one chip and serve on
+// another, and a serving chip whose training stack is immature (Ascend-like) must be able to come
+// up with the inference half first. An optional op the backend does not implement keeps the base
+// class's default, which throws a tandem::Error naming the op and the backend; supports(op) says
+// beforehand, and require_training() turns the whole set into one error before a run starts.
+// (This file is also compiled by nvcc as C++17: no C++20 library types here.)
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tandem {
+
+// The optional entry points: everything training needs beyond serving.
+enum class Op {
+  EmbeddingBackward,
+  RmsNormBackward,
+  RopeBackward,
+  AttentionBackward,
+  SwigluBackward,
+  CrossEntropyBackward,
+  AdamwStep,
+};
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Whether this backend implements optional op `op`; false unless a backend overrides it.
+  virtual bool supports(Op op) const;
 
   // ---- memory -------------------------------------------------------------------------------
   virtual void* alloc(size_t bytes) = 0;  // zero-initialised, 64-byte aligned
@@ -45,26 +70,28 @@ class Backend {
   virtual void add(float* y, const float* x, size_t n) = 0;  // y += x
 
   // ---- layers, each forward beside its backward --------------------------------------------
-  // out(n,C) = table[ids[i]]. dtable(V,C) accumulates dout rows at ids.
+  // out(n,C) = table[ids[i]]. dtable(V,C) accumulates dout rows at ids. Each backward below is
+  // optional (its Op in the comment): not overriding it leaves a default that throws.
   virtual void embedding_forward(float* out, const int32_t* ids, const float* table, int n,
                                  int C) = 0;
+  // Op::EmbeddingBackward.
   virtual void embedding_backward(float* dtable, const float* dout, const int32_t* ids, int n,
-                                  int C) = 0;
+                                  int C);
 
   // out = x / sqrt(mean(x^2) + eps) * w, per row of x(n,C); rstd(n) saved for backward.
   virtual void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int n,
                                int C, float eps) = 0;
-  // dx(n,C) overwritten; dw(C) accumulates.
+  // dx(n,C) overwritten; dw(C) accumulates. Op::RmsNormBackward.
   virtual void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x,
-                                const float* w, const float* rstd, int n, int C) = 0;
+                                const float* w, const float* rstd, int n, int C);
 
   // Rotary embedding, NEOX layout (pairs are (j, j + D/2)), in place on x(n,H,D).
   // cos_sin(max_pos, D/2, 2) holds cos and sin of pos * theta^(-2j/D); pos(n) picks the row.
-  // Backward applies the inverse rotation to dx in place.
+  // Backward applies the inverse rotation to dx in place (Op::RopeBackward).
   virtual void rope_forward(float* x, const int32_t* pos, const float* cos_sin, int n, int H,
                             int D) = 0;
   virtual void rope_backward(float* dx, const int32_t* pos, const float* cos_sin, int n, int H,
-                             int D) = 0;
+                             int D);
 
   // Causal grouped-query attention. q(B,T,Hq,D), k and v(B,T,Hkv,D), out(B,T,Hq,D);
   // query head h reads key-value head h / (Hq/Hkv). lse(B,Hq,T) = log-sum-exp of each score row,
@@ -72,11 +99,11 @@ class Backend {
   virtual void attention_forward(float* out, float* lse, const float* q, const float* k,
                                  const float* v, int B, int T, int Hq, int Hkv, int D,
                                  float scale) = 0;
-  // dq, dk, dv overwritten.
+  // dq, dk, dv overwritten. Op::AttentionBackward.
   virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout,
                                   const float* q, const float* k, const float* v, const float* out,
                                   const float* lse, int B, int T, int Hq, int Hkv, int D,
-                                  float scale) = 0;
+                                  float scale);
   // One new query per sequence against a KV cache: q(B,Hq,D), caches (B,max_T,Hkv,D),
   // sequence b attends to positions [0, lens[b]). out(B,Hq,D).
   virtual void attention_decode(float* out, const float* q, const float* k_cache,
@@ -84,10 +111,10 @@ class Backend {
                                 int Hq, int Hkv, int D, float scale) = 0;
 
   // out = silu(gate) * up, elementwise over n; out may alias gate or up.
-  // Backward overwrites dgate and dup.
+  // Backward overwrites dgate and dup (Op::SwigluBackward).
   virtual void swiglu_forward(float* out, const float* gate, const float* up, size_t n) = 0;
   virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
-                               const float* up, size_t n) = 0;
+                               const float* up, size_t n);
 
   // Per row of logits(n,V): loss[i] = -log softmax(logits_i)[targets[i]] (the negative
   // log-probability of the target) and entropy[i] = -sum p log p. targets[i] < 0: loss 0.
@@ -95,15 +122,16 @@ class Backend {
                                      const int32_t* targets, int n, int V) = 0;
   // dlogits_i = dloss[i] * (softmax(logits_i) - onehot(targets[i])); rows with targets < 0 get 0.
   // dlogits may alias logits (in place), which saves the largest activation.
+  // Op::CrossEntropyBackward.
   virtual void cross_entropy_backward(float* dlogits, const float* logits, const int32_t* targets,
-                                      const float* dloss, int n, int V) = 0;
+                                      const float* dloss, int n, int V);
 
   // ---- optimizer and reductions -------------------------------------------------------------
   // AdamW with decoupled weight decay and bias correction, on n parameters; g is multiplied by
-  // grad_scale first (clipping). step counts from 1.
+  // grad_scale first (clipping). step counts from 1. Op::AdamwStep.
   virtual void adamw_step(float* p, const float* g, float* m, float* v, size_t n, float lr,
                           float beta1, float beta2, float eps, float weight_decay,
-                          float grad_scale, int64_t step) = 0;
+                          float grad_scale, int64_t step);
   // Sum of squares (in double, fixed order) and finiteness over n values; results to the host.
   virtual double sum_squares(const float* x, size_t n) = 0;
   virtual bool all_finite(const float* x, size_t n) = 0;
@@ -138,9 +166,25 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
-// Registry: "cpu" always; "cuda" when built and a GPU is present. Unknown or unavailable names
-// throw tandem::Error saying why.
+// "rmsnorm_backward": the op's name as it appears in error messages ("[rmsnorm_backward] ...").
+const char* op_name(Op op);
+// Every Op: the kernels a training run needs on top of serving.
+const std::vector<Op>& training_ops();
+// The ops of `ops` that `be` does not support, in the order given.
+std::vector<Op> missing_ops(const Backend& be, const std::vector<Op>& ops);
+// Throws one tandem::Error listing every op of `ops` that `be` lacks; `what` names the job
+// ("training", "GRPO"). Called before a run starts, so it fails before any work, not at the first
+// backward pass.
+void require_ops(const Backend& be, const std::vector<Op>& ops, std::string_view what);
+void require_training(const Backend& be);
+
+// Registry (the table is in registry.h): "cpu" always; "cuda" when built and a GPU is present.
+// An unknown name throws tandem::Error listing the known ones; a known but unavailable one throws
+// its factory's error saying why.
 std::unique_ptr<Backend> make_backend(const std::string& name);
+// Names that make_backend() constructs on this machine, in table order.
 std::vector<std::string> available_backends();
+// Every known name for help texts, built or not: "cpu or cuda".
+std::string backend_choices();
 
 }  // namespace tandem

@@ -1,6 +1,7 @@
 #pragma once
-// Constructors of the device backends, one per folder. The no_cuda/ stub stands in for cuda/
-// when CMake does not build it, so the registry never needs an #ifdef.
+// Constructors of the device backends, one per folder, each named by one line of the table in
+// registry.cpp. The no_cuda/ stub stands in for cuda/ when CMake does not build it, so the
+// registry never needs an #ifdef.
 #include <memory>
 
 #include "tandem/backend/backend.h"

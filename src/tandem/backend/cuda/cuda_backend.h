@@ -22,6 +22,7 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   std::string name() const override { return "cuda"; }
+  bool supports(Op) const override { return true; }  // the training half too
 
   void* alloc(size_t bytes) override;
   void release(void* ptr) override;
