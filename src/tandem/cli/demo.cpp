@@ -120,7 +120,7 @@ void run_demo(DemoArgs a) {
   if (!summary.levels.empty() && !summary.levels[0].traces.empty()) {
     const Rollout& r = summary.levels[0].traces[0];
     std::printf("\nexample reasoning trace (level 1):\n%s%s\n", r.problem.prompt.c_str(),
-                r.text.c_str());
+                r.completion.text.c_str());
   }
   std::printf("\nreport: %s/report.md (curves: loss.svg, accuracy.svg, grpo/*.svg; metrics.jsonl)\n",
               a.sft.out_dir.c_str());

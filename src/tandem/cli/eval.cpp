@@ -40,7 +40,7 @@ void add_eval_command(CLI::App& app) {
       std::printf("%-6d %-28s %8.1f%% %8.1f%% %12.1f\n", level, task->level_name(level).c_str(),
                   100 * acc.accuracy, 100 * acc.format_rate, acc.mean_tokens);
       for (int i = 0; i < a->traces && i < int(rollouts.size()); ++i)
-        std::printf("--- %s%s\n[%s]\n", rollouts[i].problem.prompt.c_str(), rollouts[i].text.c_str(),
+        std::printf("--- %s%s\n[%s]\n", rollouts[i].problem.prompt.c_str(), rollouts[i].completion.text.c_str(),
                     rollouts[i].score.correct ? "correct" : rollouts[i].score.reason.c_str());
     }
   });

@@ -7,7 +7,7 @@
 
 #include "tandem/cli/commands.h"
 #include "tandem/data/chat_format.h"
-#include "tandem/model/generate.h"
+#include "tandem/engine/generate.h"
 #include "tandem/recipes/model_dir.h"
 
 namespace tandem::cli {
@@ -62,7 +62,8 @@ void add_generate_command(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     Decoder decoder(*lm.model, std::max<int>(1, std::min<int>(a->slots, int(prompts.size()))),
                     max_len);
-    const auto out = generate(decoder, prompts, gc);
+    Engine engine(decoder, &lm.tokenizer);
+    const auto out = generate(engine, prompts, gc);
     if (a->timing) {  // model loading and tokenizing are left out: this times the engine
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       const double s = took.count();
@@ -78,9 +79,7 @@ void add_generate_command(CLI::App& app) {
                    double(ru.ru_maxrss) / 1024.0);
     }
     for (size_t i = 0; i < out.size(); ++i) {
-      std::vector<int32_t> body = out[i].tokens;
-      if (out[i].finish == Completion::Finish::Stop) body.pop_back();  // the stop token itself
-      std::printf("%s%s\n", lm.tokenizer.decode(body).c_str(),
+      std::printf("%s%s\n", out[i].text.c_str(),
                   out[i].finish == Completion::Finish::Length ? " [length]" : "");
       if (a->show_logprobs)
         for (size_t t = 0; t < out[i].tokens.size(); ++t)

@@ -3,11 +3,10 @@
 #include <cmath>
 
 #include "tandem/core/error.h"
-#include "tandem/model/rope_table.h"
 
 namespace tandem {
 
-Decoder::Decoder(const Transformer& model, int slots, int max_len)
+Decoder::Decoder(const ModelWeights& model, int slots, int max_len)
     : model_(model), be_(model.backend()), cfg_(model.config()), slots_(slots), max_len_(max_len),
       len_(slots, 0) {
   TANDEM_CHECK(slots > 0, "[decoder] slots must be positive, got {}", slots);
@@ -19,9 +18,6 @@ Decoder::Decoder(const Transformer& model, int slots, int max_len)
     k_cache_.emplace_back(be_, cache * sizeof(float));
     v_cache_.emplace_back(be_, cache * sizeof(float));
   }
-  const auto table = make_rope_table(cfg_);
-  rope_ = DeviceBuffer(be_, table.size() * sizeof(float));
-  be_.to_device(rope_.as(), table.data(), table.size() * sizeof(float));
   lens_ = DeviceBuffer(be_, slots * sizeof(int32_t));
 }
 
@@ -39,53 +35,46 @@ void Decoder::plan(int n) {
   gate_ = buf(n * I), up_ = buf(n * I), logits_ = buf(n * V);
 }
 
+BlockActs Decoder::scratch_acts() const {
+  float* x = x_.as();
+  float* rstd = rstd_.as();  // no backward: every norm may overwrite the same rstd
+  return {x,        ln_.as(),  rstd,       qr_.as(),  q_.as(), rstd,     kr_.as(),
+          k_.as(),  rstd,      v_.as(),    att_.as(), lse_.as(), x,      ln_.as(),
+          rstd,     gate_.as(), up_.as(),  gate_.as(), x};
+}
+
 void Decoder::run(int n, const int32_t* ids, const int32_t* slot, const int32_t* pos, bool prefill) {
   plan(n);
   const ParamLayout& L = model_.layout();
   const float* P = model_.params();
-  const int C = cfg_.hidden_size, I = cfg_.intermediate_size, D = cfg_.head_dim;
+  const int C = cfg_.hidden_size, D = cfg_.head_dim;
   const int Hq = cfg_.num_attention_heads, Hkv = cfg_.num_key_value_heads;
-  const float eps = cfg_.rms_norm_eps, scale = 1.0f / std::sqrt(float(D));
+  const float scale = 1.0f / std::sqrt(float(D));
   const size_t row_kv = size_t(Hkv) * D, slot_kv = size_t(max_len_) * row_kv;
   be_.to_device(ids_.as(), ids, n * sizeof(int32_t));
   be_.to_device(pos_.as(), pos, n * sizeof(int32_t));
-  auto linear = [&](float* y, const float* x, int64_t w, int in, int out) {
-    be_.gemm(false, true, n, out, in, 1.0f, x, in, P + w, in, 0.0f, y, out);
-  };
-  be_.embedding_forward(x_.as(), ids_.as<int32_t>(), P + L.embed, n, C);
-  for (int l = 0; l < cfg_.num_hidden_layers; ++l) {
-    const LayerOffsets& w = L.layers[l];
-    be_.rmsnorm_forward(ln_.as(), rstd_.as(), x_.as(), P + w.input_norm, n, C, eps);
-    linear(qr_.as(), ln_.as(), w.q_proj, C, Hq * D);
-    linear(kr_.as(), ln_.as(), w.k_proj, C, Hkv * D);
-    linear(v_.as(), ln_.as(), w.v_proj, C, Hkv * D);
-    be_.rmsnorm_forward(q_.as(), rstd_.as(), qr_.as(), P + w.q_norm, n * Hq, D, eps);
-    be_.rmsnorm_forward(k_.as(), rstd_.as(), kr_.as(), P + w.k_norm, n * Hkv, D, eps);
-    be_.rope_forward(q_.as(), pos_.as<int32_t>(), rope_.as(), n, Hq, D);
-    be_.rope_forward(k_.as(), pos_.as<int32_t>(), rope_.as(), n, Hkv, D);
-    float* kc = k_cache_[l].as();
-    float* vc = v_cache_[l].as();
+  int layer = 0;
+  const AttentionStep attend = [&](const BlockActs& a) {
+    float* kc = k_cache_[layer].as();
+    float* vc = v_cache_[layer].as();
     if (prefill) {  // one sequence, positions 0..n-1, contiguous in its slot
-      be_.copy(kc + slot[0] * slot_kv, k_.as(), n * row_kv * sizeof(float));
-      be_.copy(vc + slot[0] * slot_kv, v_.as(), n * row_kv * sizeof(float));
-      be_.attention_forward(att_.as(), lse_.as(), q_.as(), k_.as(), v_.as(), 1, n, Hq, Hkv, D, scale);
+      be_.copy(kc + slot[0] * slot_kv, a.k, n * row_kv * sizeof(float));
+      be_.copy(vc + slot[0] * slot_kv, a.v, n * row_kv * sizeof(float));
+      be_.attention_forward(a.att, a.lse, a.q, a.k, a.v, 1, n, Hq, Hkv, D, scale);
     } else {  // row i is slot i (n == slots)
       for (int i = 0; i < n; ++i) {
-        be_.copy(kc + i * slot_kv + pos[i] * row_kv, k_.as() + i * row_kv, row_kv * sizeof(float));
-        be_.copy(vc + i * slot_kv + pos[i] * row_kv, v_.as() + i * row_kv, row_kv * sizeof(float));
+        be_.copy(kc + i * slot_kv + pos[i] * row_kv, a.k + i * row_kv, row_kv * sizeof(float));
+        be_.copy(vc + i * slot_kv + pos[i] * row_kv, a.v + i * row_kv, row_kv * sizeof(float));
       }
-      be_.attention_decode(att_.as(), q_.as(), kc, vc, lens_.as<int32_t>(), n, max_len_, Hq, Hkv, D,
+      be_.attention_decode(a.att, a.q, kc, vc, lens_.as<int32_t>(), n, max_len_, Hq, Hkv, D,
                            scale);
     }
-    be_.gemm(false, true, n, C, Hq * D, 1.0f, att_.as(), Hq * D, P + w.o_proj, Hq * D, 1.0f,
-             x_.as(), C);
-    be_.rmsnorm_forward(ln_.as(), rstd_.as(), x_.as(), P + w.post_norm, n, C, eps);
-    linear(gate_.as(), ln_.as(), w.gate_proj, C, I);
-    linear(up_.as(), ln_.as(), w.up_proj, C, I);
-    be_.swiglu_forward(gate_.as(), gate_.as(), up_.as(), size_t(n) * I);
-    be_.gemm(false, true, n, C, I, 1.0f, gate_.as(), I, P + w.down_proj, I, 1.0f, x_.as(), C);
-  }
-  be_.rmsnorm_forward(ln_.as(), rstd_.as(), x_.as(), P + L.final_norm, n, C, eps);
+  };
+  be_.embedding_forward(x_.as(), ids_.as<int32_t>(), P + L.embed, n, C);
+  const BlockActs acts = scratch_acts();
+  for (layer = 0; layer < cfg_.num_hidden_layers; ++layer)
+    block_forward(model_, layer, acts, pos_.as<int32_t>(), n, attend);
+  be_.rmsnorm_forward(ln_.as(), rstd_.as(), x_.as(), P + L.final_norm, n, C, cfg_.rms_norm_eps);
 }
 
 std::vector<float> Decoder::prefill(int slot, std::span<const int32_t> prompt) {
@@ -99,8 +88,8 @@ std::vector<float> Decoder::prefill(int slot, std::span<const int32_t> prompt) {
   len_[slot] = n;
   const int C = cfg_.hidden_size, V = cfg_.vocab_size;
   // Only the last row predicts the next token: one (1, C) x (C, V) product.
-  be_.gemm(false, true, 1, V, C, 1.0f, ln_.as() + size_t(n - 1) * C, C,
-           model_.params() + model_.layout().lm_head, C, 0.0f, logits_.as(), V);
+  linear_forward(be_, logits_.as(), ln_.as() + size_t(n - 1) * C,
+                 model_.params() + model_.layout().lm_head, 1, C, V);
   std::vector<float> logits(V);
   be_.to_host(logits.data(), logits_.as(), V * sizeof(float));
   return logits;
@@ -126,8 +115,8 @@ void Decoder::decode(std::span<const int32_t> tokens, const std::vector<bool>& a
   be_.to_device(lens_.as(), lens.data(), slots_ * sizeof(int32_t));
   run(slots_, ids.data(), slot.data(), pos.data(), /*prefill=*/false);
   const int C = cfg_.hidden_size, V = cfg_.vocab_size;
-  be_.gemm(false, true, slots_, V, C, 1.0f, ln_.as(), C, model_.params() + model_.layout().lm_head,
-           C, 0.0f, logits_.as(), V);
+  linear_forward(be_, logits_.as(), ln_.as(), model_.params() + model_.layout().lm_head, slots_, C,
+                 V);
   be_.to_host(logits, logits_.as(), size_t(slots_) * V * sizeof(float));
   for (int s = 0; s < slots_; ++s)
     if (active[s]) ++len_[s];

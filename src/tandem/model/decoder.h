@@ -1,19 +1,20 @@
 #pragma once
-// Inference with a KV cache over a Transformer's weights: prefill a slot with a prompt, then add
+// Inference with a KV cache over a model's weights: prefill a slot with a prompt, then add
 // one token to every slot per decode() call. Slots are independent sequences of different lengths;
 // the generation engine (model/generate.h) refills finished slots with new prompts.
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "tandem/model/transformer.h"
+#include "tandem/model/block.h"
+#include "tandem/model/weights.h"
 
 namespace tandem {
 
 class Decoder {
  public:
   // max_len: longest prompt + completion a slot may hold (<= max_position_embeddings).
-  Decoder(const Transformer& model, int slots, int max_len);
+  Decoder(const ModelWeights& model, int slots, int max_len);
 
   int slots() const { return slots_; }
   int max_len() const { return max_len_; }
@@ -32,16 +33,17 @@ class Decoder {
   // over themselves); otherwise each row attends to its slot's cache.
   void run(int n, const int32_t* ids, const int32_t* slot, const int32_t* pos, bool prefill);
   void plan(int n);
+  BlockActs scratch_acts() const;
 
-  const Transformer& model_;
+  const ModelWeights& model_;
   Backend& be_;
   const ModelConfig& cfg_;
   int slots_, max_len_;
   std::vector<int> len_;
   std::vector<DeviceBuffer> k_cache_, v_cache_;  // per layer: (slots, max_len, Hkv, D)
-  DeviceBuffer rope_;
   int capacity_ = 0;
   DeviceBuffer ids_, pos_, lens_;  // (n) int32
+  // One scratch set for every layer: the residual stream x_ is updated in place.
   DeviceBuffer x_, ln_, rstd_, q_, k_, v_, qr_, kr_, att_, lse_, gate_, up_, logits_;
 };
 

@@ -1,32 +1,24 @@
 #pragma once
-// The Qwen3 dense decoder for training: forward and backward over a (B, T) batch, every operation
-// a call on the kernel interface. Weights, gradients and activations live on the backend's device;
-// activations are planned once for the largest batch seen and reused, so nothing is allocated
-// inside the training loop.
+// The Qwen3 dense decoder for training: ModelWeights plus gradients and the activations of a
+// (B, T) batch, forward and backward, every operation a call on the kernel interface.
+// Activations are planned once for the largest batch seen and reused, so nothing is allocated
+// inside the training loop. Gradients are allocated on first use, so a model that only runs
+// forward (GRPO's frozen reference) holds one copy of the weights.
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "tandem/backend/backend.h"
-#include "tandem/model/config.h"
-#include "tandem/model/param_layout.h"
+#include "tandem/model/block.h"
+#include "tandem/model/weights.h"
 
 namespace tandem {
 
-class Transformer {
+class Transformer : public ModelWeights {
  public:
-  Transformer(Backend& backend, const ModelConfig& config);
+  Transformer(Backend& backend, const ModelConfig& config);  // weights zero until init/load
+  explicit Transformer(ModelWeights&& weights);              // trains loaded weights
 
-  const ModelConfig& config() const { return cfg_; }
-  const ParamLayout& layout() const { return layout_; }
-  Backend& backend() const { return be_; }
-  float* params() const { return params_.as<float>(); }  // device, layout().total floats
-  float* grads() const { return grads_.as<float>(); }    // device, same layout
-
-  // Matrices ~ N(0, 0.02), norm gains 1; a pure function of the seed (counter-based RNG).
-  void init_random(uint64_t seed);
-  void load_params(std::span<const float> host);  // layout().total floats
-  std::vector<float> read_params() const;
+  float* grads() const;  // device, layout().total floats
   std::vector<float> read_grads() const;
   void zero_grads();
 
@@ -42,28 +34,14 @@ class Transformer {
   void backward(std::span<const float> dnll);
 
  private:
-  struct LayerActs {
-    DeviceBuffer x;              // (n, C) block input (residual stream)
-    DeviceBuffer ln1, rstd1;     // (n, C), (n)
-    DeviceBuffer q_raw, q;       // (n, Hq*D) projection; after QK-norm and RoPE
-    DeviceBuffer k_raw, k, v;    // (n, Hkv*D)
-    DeviceBuffer q_rstd, k_rstd;  // (n*Hq), (n*Hkv)
-    DeviceBuffer att, lse;       // (n, Hq*D), (B, Hq, T)
-    DeviceBuffer mid;            // (n, C) residual after attention
-    DeviceBuffer ln2, rstd2;     // (n, C), (n)
-    DeviceBuffer gate, up, act;  // (n, I)
+  struct LayerActs {  // storage behind one layer's BlockActs
+    DeviceBuffer x, ln1, rstd1, q_raw, q, q_rstd, k_raw, k, k_rstd, v, att, lse, mid, ln2, rstd2,
+        gate, up, act;
   };
   void plan(int B, int T);
-  float* p(int64_t offset) const { return params() + offset; }
-  float* g(int64_t offset) const { return grads() + offset; }
-  void linear_forward(float* y, const float* x, int64_t w, int n, int in, int out);
-  void linear_backward(float* dx, float dx_beta, const float* dy, const float* x, int64_t w, int n,
-                       int in, int out);
+  BlockActs block_acts(int layer) const;
 
-  Backend& be_;
-  ModelConfig cfg_;
-  ParamLayout layout_;
-  DeviceBuffer params_, grads_, rope_;
+  mutable DeviceBuffer grads_;
   int B_ = 0, T_ = 0, capacity_ = 0;  // current batch; activations sized for capacity_ tokens
   DeviceBuffer ids_, targets_, pos_;  // (n) int32
   std::vector<LayerActs> acts_;

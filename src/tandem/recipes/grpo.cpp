@@ -74,7 +74,7 @@ GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics) {
   for (int level : cfg.levels)
     TANDEM_CHECK(level >= 1 && level <= task->num_levels(), "--levels: level {} outside 1..{}",
                  level, task->num_levels());
-  LoadedModel lm = load_model(cfg.init_from, cfg.backend);
+  Loaded<Transformer> lm = load_trainable(cfg.init_from, cfg.backend);
   Transformer& model = *lm.model;
   const Tokenizer& tok = lm.tokenizer;
   std::unique_ptr<Transformer> reference;  // frozen copy for the KL penalty

@@ -11,7 +11,9 @@ namespace fs = std::filesystem;
 
 namespace tandem {
 
-LoadedModel load_model(const std::string& dir, const std::string& backend) {
+namespace {
+template <class Model>
+Loaded<Model> load(const std::string& dir, const std::string& backend) {
   TANDEM_CHECK(fs::is_directory(dir), "{}: no such model directory", dir);
   TANDEM_CHECK(fs::exists(dir + "/config.json"),
                "{}: not a model directory (no config.json); give a run's model/ or a checkpoint", dir);
@@ -20,15 +22,24 @@ LoadedModel load_model(const std::string& dir, const std::string& backend) {
                "{}: missing; a model directory must carry its tokenizer (tokenizer.json)", tok_path);
   // Tokenizer and config are checked against each other before the (large) weights are read.
   const ModelConfig config = load_model_config(dir + "/config.json");
-  LoadedModel out{make_backend(backend), nullptr, Tokenizer::load(tok_path)};
+  Loaded<Model> out{make_backend(backend), nullptr, Tokenizer::load(tok_path)};
   TANDEM_CHECK(out.tokenizer.vocab_size() <= config.vocab_size,
                "{}: has {} tokens but {}/config.json says vocab_size {}: tokenizer and model do "
                "not belong together",
                tok_path, out.tokenizer.vocab_size(), dir, config.vocab_size);
   HostModel host = load_model_dir(dir);
-  out.model = std::make_unique<Transformer>(*out.backend, host.config);
+  out.model = std::make_unique<Model>(*out.backend, host.config);
   out.model->load_params(host.params);
   return out;
+}
+}  // namespace
+
+LoadedModel load_model(const std::string& dir, const std::string& backend) {
+  return load<ModelWeights>(dir, backend);
+}
+
+Loaded<Transformer> load_trainable(const std::string& dir, const std::string& backend) {
+  return load<Transformer>(dir, backend);
 }
 
 void save_tokenizer(const Tokenizer& tok, const std::string& dir) {

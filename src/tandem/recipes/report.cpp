@@ -72,7 +72,7 @@ void write_run_report(const std::string& dir, const RunSummary& s) {
     for (const auto& r : l.traces) {
       md += fmt::format("Level {} ({}): {}\n", l.accuracy.level, r.score.correct ? "correct" : "wrong",
                         r.problem.prompt);
-      md += fence(r.text);
+      md += fence(r.completion.text);
       if (!r.score.correct) md += fmt::format("Expected answer {} ({}).\n", r.problem.answer, r.score.reason);
       md += "\n";
     }

@@ -52,7 +52,7 @@ class SftRun {
   MetricsLog& metrics_;
   std::unique_ptr<tasks::Task> task_;
   SftMix mix_;
-  LoadedModel lm_;
+  Loaded<Transformer> lm_;
   std::unique_ptr<Trainer> trainer_;
   CheckpointManager ckpts_;
   SftLoopState st_;
@@ -75,7 +75,7 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics)
     TANDEM_CHECK(level >= 1 && level <= task_->num_levels(), "--levels: level {} outside 1..{}",
                  level, task_->num_levels());
   if (!cfg.init_from.empty()) {
-    lm_ = load_model(cfg.init_from, cfg.backend);
+    lm_ = load_trainable(cfg.init_from, cfg.backend);
   } else {
     lm_.backend = make_backend(cfg.backend);
     lm_.tokenizer = demo_tokenizer();

@@ -8,6 +8,7 @@
 
 #include "tandem/rl/grpo_loss.h"
 #include "tandem/rl/rollout.h"
+#include "tandem/model/transformer.h"
 #include "tandem/train/adamw.h"
 
 namespace tandem {

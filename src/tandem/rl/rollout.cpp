@@ -4,11 +4,10 @@
 
 namespace tandem {
 
-std::vector<Rollout> rollout(const Transformer& model, const Tokenizer& tok, const tasks::Task& task,
+std::vector<Rollout> rollout(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
                              const std::vector<tasks::Problem>& problems, RolloutConfig cfg,
                              uint64_t first_sequence, const std::function<void(size_t)>& on_done) {
-  const int32_t stop = chat_stop_token(tok);
-  if (cfg.generation.stop_tokens.empty()) cfg.generation.stop_tokens = {stop};
+  if (cfg.generation.stop_tokens.empty()) cfg.generation.stop_tokens = {chat_stop_token(tok)};
   if (cfg.max_len <= 0) cfg.max_len = model.config().max_position_embeddings;
   std::vector<Rollout> out(problems.size());
   std::vector<std::vector<int32_t>> prompts(problems.size());
@@ -17,19 +16,17 @@ std::vector<Rollout> rollout(const Transformer& model, const Tokenizer& tok, con
     prompts[i] = out[i].prompt = chat_prompt_tokens(tok, problems[i].prompt);
   }
   Decoder decoder(model, std::max(1, std::min<int>(cfg.slots, int(problems.size()))), cfg.max_len);
-  auto completions = generate(decoder, prompts, cfg.generation, first_sequence, on_done);
+  Engine engine(decoder, &tok);
+  auto completions = generate(engine, prompts, cfg.generation, first_sequence, on_done);
   for (size_t i = 0; i < problems.size(); ++i) {
     Rollout& r = out[i];
     r.completion = std::move(completions[i]);
-    std::vector<int32_t> body = r.completion.tokens;
-    if (!body.empty() && body.back() == stop) body.pop_back();
-    r.text = tok.decode(body);
-    r.score = task.score(problems[i], r.text);
+    r.score = task.score(problems[i], r.completion.text);
   }
   return out;
 }
 
-LevelAccuracy evaluate_level(const Transformer& model, const Tokenizer& tok, const tasks::Task& task,
+LevelAccuracy evaluate_level(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
                              int level, int count, uint64_t seed, int slots,
                              std::vector<Rollout>* keep) {
   std::vector<tasks::Problem> problems;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "tandem/data/tasks/task.h"
-#include "tandem/model/generate.h"
-#include "tandem/model/transformer.h"
+#include "tandem/engine/generate.h"
+#include "tandem/model/weights.h"
 #include "tandem/tokenizer/tokenizer.h"
 
 namespace tandem {
@@ -17,8 +17,7 @@ namespace tandem {
 struct Rollout {
   tasks::Problem problem;
   std::vector<int32_t> prompt;  // chat prompt tokens
-  Completion completion;        // tokens (stop token included) and their log-probabilities
-  std::string text;             // the completion decoded, stop token excluded
+  Completion completion;  // tokens (stop token included), log-probabilities, text (stop excluded)
   tasks::Score score;
 };
 
@@ -28,7 +27,7 @@ struct RolloutConfig {
   int max_len = 0;              // KV-cache length per slot; 0: max_position_embeddings
 };
 
-std::vector<Rollout> rollout(const Transformer& model, const Tokenizer& tok, const tasks::Task& task,
+std::vector<Rollout> rollout(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
                              const std::vector<tasks::Problem>& problems, RolloutConfig cfg,
                              uint64_t first_sequence = 0,
                              const std::function<void(size_t)>& on_done = {});
@@ -43,7 +42,7 @@ struct LevelAccuracy {
 
 // Greedy decoding on `count` held-out problems of one level (problem index i = 0..count-1 under
 // `seed`, so every evaluation of a run sees the same problems). Keeps the rollouts when `keep`.
-LevelAccuracy evaluate_level(const Transformer& model, const Tokenizer& tok, const tasks::Task& task,
+LevelAccuracy evaluate_level(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
                              int level, int count, uint64_t seed, int slots = 64,
                              std::vector<Rollout>* keep = nullptr);
 

@@ -4,6 +4,7 @@
 // tokens whatever batch or slot it runs in.
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace tandem {
 
@@ -14,12 +15,15 @@ struct SamplingConfig {
   uint64_t seed = 0;
 };
 
-struct Sampled {
+struct TokenLogprob {
   int32_t token;
   float logprob;  // log-probability of `token` under the model (softmax of the raw logits)
 };
 
-Sampled sample_token(std::span<const float> logits, const SamplingConfig& cfg, uint64_t sequence,
-                     uint64_t step);
+TokenLogprob sample_token(std::span<const float> logits, const SamplingConfig& cfg,
+                          uint64_t sequence, uint64_t step);
+
+// The k most likely tokens and their log-probabilities, most likely first (ties: lower id).
+std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int k);
 
 }  // namespace tandem

@@ -1,4 +1,4 @@
-#include "tandem/model/sampler.h"
+#include "tandem/engine/sampler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,16 +11,33 @@
 namespace tandem {
 
 namespace {
-// log softmax(logits)[token], in double for a stable sum over large vocabularies.
-float log_prob(std::span<const float> logits, int32_t token) {
+// log sum exp(logits) as (max, log of the sum below it), in double for a stable sum over large
+// vocabularies; log softmax(logits)[t] = logits[t] - max - log_sum.
+struct LogSumExp {
+  float max;
+  double log_sum;
+};
+LogSumExp log_sum_exp(std::span<const float> logits) {
   const float mx = *std::max_element(logits.begin(), logits.end());
   double sum = 0;
   for (float l : logits) sum += std::exp(double(l) - mx);
-  return float(double(logits[token]) - mx - std::log(sum));
+  return {mx, std::log(sum)};
+}
+
+float log_prob(std::span<const float> logits, int32_t token) {
+  const LogSumExp z = log_sum_exp(logits);
+  return float(double(logits[token]) - z.max - z.log_sum);
+}
+
+// Orders candidates by logit, ties by id, so the order is total and reproducible.
+auto by_logit(std::span<const float> logits) {
+  return [logits](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
 }
 }  // namespace
 
-Sampled sample_token(std::span<const float> logits, const SamplingConfig& cfg, uint64_t sequence,
+TokenLogprob sample_token(std::span<const float> logits, const SamplingConfig& cfg, uint64_t sequence,
                      uint64_t step) {
   const int V = int(logits.size());
   TANDEM_CHECK(V > 0, "[sample] empty logits");
@@ -28,14 +45,10 @@ Sampled sample_token(std::span<const float> logits, const SamplingConfig& cfg, u
     const int32_t best = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     return {best, log_prob(logits, best)};
   }
-  // Candidates sorted by logit (ties by id, so the order is total and reproducible).
   std::vector<int32_t> order(V);
   std::iota(order.begin(), order.end(), 0);
   const int k = cfg.top_k > 0 ? std::min(cfg.top_k, V) : V;
-  auto by_logit = [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  };
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), by_logit);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), by_logit(logits));
   order.resize(k);
   std::vector<double> prob(k);
   const double mx = logits[order[0]];
@@ -66,6 +79,20 @@ Sampled sample_token(std::span<const float> logits, const SamplingConfig& cfg, u
     }
   }
   return {token, log_prob(logits, token)};
+}
+
+std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int k) {
+  const int V = int(logits.size());
+  k = std::clamp(k, 0, V);
+  if (k == 0) return {};
+  std::vector<int32_t> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), by_logit(logits));
+  const LogSumExp z = log_sum_exp(logits);
+  std::vector<TokenLogprob> out(k);
+  for (int i = 0; i < k; ++i)
+    out[i] = {order[i], float(double(logits[order[i]]) - z.max - z.log_sum)};
+  return out;
 }
 
 }  // namespace tandem

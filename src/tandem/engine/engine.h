@@ -1,0 +1,81 @@
+#pragma once
+// The generation engine: one request queue feeding one step loop over a Decoder's slots
+// (continuous batching: a sequence joins a free slot between decode steps and leaves as soon as it
+// stops). Everything that generates text goes through it: `tandem generate`, evaluation, GRPO
+// rollouts and the HTTP server. Stop tokens and strings, the text of a completion and streaming
+// are handled here and nowhere else.
+//
+// Threads: submit(), cancel() and the counters may be called from any thread; step() and the
+// request callbacks run on one thread, the engine's.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "tandem/engine/request.h"
+#include "tandem/engine/text_stream.h"
+#include "tandem/model/decoder.h"
+#include "tandem/tokenizer/tokenizer.h"
+
+namespace tandem {
+
+class Engine {
+ public:
+  using Id = uint64_t;
+  // tokenizer (optional) gives completions their text and makes stop strings possible.
+  explicit Engine(Decoder& decoder, const Tokenizer* tokenizer = nullptr);
+
+  // Queues a request. Throws tandem::Error, before queuing, for a prompt that is empty, holds a
+  // token outside the vocabulary or leaves no room in a slot, and for stop strings without a
+  // tokenizer.
+  Id submit(Request request);
+  // The request ends at the next step with Finish::Cancelled (queued or running); unknown or
+  // finished ids are ignored.
+  void cancel(Id id);
+
+  // One round: admits queued requests into free slots (prefill and first token), then one decode
+  // step for every running sequence. Returns false when nothing is queued or running.
+  bool step();
+  void run_until_idle();
+  // Blocks until a request is queued or wake() is called (a server's loop waits here when idle).
+  void wait_for_work();
+  void wake();
+
+  int slots() const { return decoder_.slots(); }
+  int max_len() const { return decoder_.max_len(); }
+  size_t queued() const { return queued_.load(); }  // submitted, not yet in a slot
+  int running() const { return running_.load(); }   // slots busy
+
+ private:
+  struct Active {
+    Id id = 0;
+    Request request;
+    Completion completion;
+    std::optional<TextStream> text;
+    int32_t next = 0;  // the token fed at the next decode
+  };
+  void take_inbox();
+  void admit(int slot);
+  bool accept(int slot, std::span<const float> logits);  // false when the sequence is done
+  void finish(Active& a, Completion::Finish why);
+
+  Decoder& decoder_;
+  const Tokenizer* tok_;
+  std::vector<std::optional<Active>> slot_;  // the sequence each slot holds
+  std::deque<Active> queue_;                 // admitted in order
+  std::vector<float> logits_;                // (slots, V) host copy of the last decode
+
+  std::mutex mutex_;  // guards inbox_, cancels_, next_id_
+  std::condition_variable work_;
+  std::vector<Active> inbox_;
+  std::vector<Id> cancels_;
+  Id next_id_ = 1;
+  bool woken_ = false;
+  std::atomic<size_t> queued_{0};
+  std::atomic<int> running_{0};
+};
+
+}  // namespace tandem
