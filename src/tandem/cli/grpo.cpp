@@ -1,9 +1,12 @@
 // tandem grpo: reasoning RL with verifiable rewards from a supervised model directory.
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <map>
 
+#include "tandem/backend/backend.h"
 #include "tandem/cli/commands.h"
+#include "tandem/cli/flags.h"
 #include "tandem/recipes/grpo.h"
 #include "tandem/recipes/grpo_report.h"
 
@@ -17,7 +20,8 @@ void add_grpo_command(CLI::App& app) {
       ->required();
   cmd->add_option("--out", c->out_dir, "Run directory")->capture_default_str();
   cmd->add_option("--task", c->task, "arithmetic or countdown")->capture_default_str();
-  cmd->add_option("--backend", c->backend, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--backend", c->backend, "Device backend: " + backend_choices())
+      ->capture_default_str();
   cmd->add_option("--seed", c->seed, "Seed for prompts and sampling")->capture_default_str();
   cmd->add_option("--eval-seed", c->eval_seed,
                   "Which held-out problems are evaluated (independent of --seed)")
@@ -77,15 +81,19 @@ void add_grpo_command(CLI::App& app) {
                 "Continue from the newest checkpoint in --out that verifies (same flags)");
   cmd->callback([c, eps_high] {
     if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
+    ConsoleReporter reporter = console();
     std::filesystem::create_directories(c->out_dir);
     MetricsLog metrics(c->out_dir + "/metrics.jsonl");
-    const GrpoRunResult r = run_grpo(*c, metrics);
+    const GrpoRunResult r = run_grpo(*c, metrics, reporter);
     write_grpo_report(c->out_dir, "", r.seconds);
-    std::printf("%s after %lld steps (%.0f s): model in %s\n", r.interrupted ? "stopped" : "done",
-                (long long)r.steps_done, r.seconds, r.model_dir.c_str());
+    std::string out = fmt::format("{} after {} steps ({:.0f} s): model in {}\n",
+                                  r.interrupted ? "stopped" : "done", r.steps_done, r.seconds,
+                                  r.model_dir);
     const std::string table = grpo_before_after_table(c->out_dir);
-    if (!table.empty()) std::printf("\nheld-out accuracy (greedy), first vs last evaluation:\n%s", table.c_str());
-    std::printf("report: %s/report.md\n", c->out_dir.c_str());
+    if (!table.empty())
+      out += "\nheld-out accuracy (greedy), first vs last evaluation:\n" + table;
+    out += fmt::format("report: {}/report.md\n", c->out_dir);
+    reporter.result(out);
   });
 }
 

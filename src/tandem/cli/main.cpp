@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "tandem/cli/commands.h"
+#include "tandem/cli/flags.h"
 #include "tandem/core/error.h"
 
 int main(int argc, char** argv) {
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "tandem: %s (see --help)\n", e.what());
     return 2;
+  } catch (const tandem::ConfigError& e) {  // a recipe's settings, named as this CLI's flags
+    std::fprintf(stderr, "tandem: error: %s\n",
+                 tandem::name_fields(e.message(), tandem::cli::flag_for).c_str());
+    return 1;
   } catch (const tandem::UsageError& e) {
     std::fprintf(stderr, "tandem: %s\n", e.what());
     return 2;

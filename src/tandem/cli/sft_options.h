@@ -3,6 +3,7 @@
 // defaults shown by --help are the struct's. Any of them can come from a file: --config FILE
 // (TOML/INI, a [demo] or [train] section of `name = value` lines; see main.cpp), and flags on
 // the command line take precedence.
+#include "tandem/backend/backend.h"
 #include "tandem/cli/commands.h"
 #include "tandem/recipes/sft.h"
 
@@ -13,7 +14,8 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
       ->capture_default_str();
   cmd->add_option("--task", c.task, "Task to train on: arithmetic or countdown")
       ->capture_default_str();
-  cmd->add_option("--backend", c.backend, "Device backend: cpu or cuda")->capture_default_str();
+  cmd->add_option("--backend", c.backend, "Device backend: " + backend_choices())
+      ->capture_default_str();
   cmd->add_option("--preset", c.preset, "Model shape when starting from scratch: demo or 25m")
       ->capture_default_str();
   cmd->add_option("--init-from", c.init_from, "Model directory to fine-tune instead of a new model");

@@ -1,8 +1,10 @@
-// tandem train: supervised training on a task's worked solutions.
+// tandem train: supervised training on a task's worked solutions (recipes/sft.h).
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 
+#include "tandem/cli/flags.h"
 #include "tandem/cli/sft_options.h"
 
 namespace tandem::cli {
@@ -13,23 +15,24 @@ void add_train_command(CLI::App& app) {
   cfg->out_dir = "runs/train";
   add_sft_options(cmd, *cfg);
   cmd->callback([cfg] {
-    MetricsLog metrics(([&] {
-      std::filesystem::create_directories(cfg->out_dir);
-      return cfg->out_dir + "/metrics.jsonl";
-    })());
-    const SftResult r = run_sft(*cfg, metrics);
-    std::printf("%s after %lld steps (%.0f s, %.0f tokens/s): model in %s\n",
-                r.interrupted ? "stopped" : "trained", (long long)r.steps_done, r.seconds,
-                r.tokens_per_s, r.model_dir.c_str());
-    std::printf("checkpoints: %d written in %.2f s (%.1f%% of the run)", r.checkpoints,
-                r.checkpoint_seconds, 100 * r.checkpoint_seconds / std::max(r.seconds, 1e-9));
+    ConsoleReporter reporter = console();
+    std::filesystem::create_directories(cfg->out_dir);
+    MetricsLog metrics(cfg->out_dir + "/metrics.jsonl");
+    const SftResult r = run_sft(*cfg, metrics, reporter);
+    std::string out = fmt::format("{} after {} steps ({:.0f} s, {:.0f} tokens/s): model in {}\n",
+                                  r.interrupted ? "stopped" : "trained", r.steps_done, r.seconds,
+                                  r.tokens_per_s, r.model_dir);
+    out += fmt::format("checkpoints: {} written in {:.2f} s ({:.1f}% of the run)", r.checkpoints,
+                       r.checkpoint_seconds,
+                       100 * r.checkpoint_seconds / std::max(r.seconds, 1e-9));
     if (r.skipped_steps || r.rollbacks)
-      std::printf("; %d non-finite step(s) skipped, %d loss spike(s) rolled back", r.skipped_steps,
-                  r.rollbacks);
-    std::printf("\n");
+      out += fmt::format("; {} non-finite step(s) skipped, {} loss spike(s) rolled back",
+                         r.skipped_steps, r.rollbacks);
+    out += "\n";
     if (r.interrupted)
-      std::printf("continue with: tandem train --resume --out %s (and the same options)\n",
-                  cfg->out_dir.c_str());
+      out += fmt::format("continue with: tandem train --resume --out {} (and the same options)\n",
+                         cfg->out_dir);
+    reporter.result(out);
   });
 }
 

@@ -6,7 +6,7 @@
 
 #include "tandem/data/tasks/task.h"
 #include "tandem/tokenizer/tokenizer.h"
-#include "tandem/train/trainer.h"
+#include "tandem/data/batch.h"
 
 namespace tandem {
 

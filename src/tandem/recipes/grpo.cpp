@@ -4,20 +4,21 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <numeric>
 
 #include "tandem/core/error.h"
-#include "tandem/core/progress.h"
 #include "tandem/core/signals.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/io/model_files.h"
+#include "tandem/recipes/evaluation.h"
 #include "tandem/recipes/model_dir.h"
+#include "tandem/recipes/run_start.h"
 #include "tandem/rl/policy_update.h"
 #include "tandem/rl/rollout.h"
 #include "tandem/train/checkpoint.h"
 #include "tandem/train/checkpoint_manager.h"
+#include "tandem/train/trainer.h"
 
 namespace fs = std::filesystem;
 
@@ -65,165 +66,190 @@ RolloutSummary summarize(const std::vector<Rollout>& rollouts) {
   s.reward_std = std::sqrt(s.reward_std / n);
   return s;
 }
-}  // namespace
 
-GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics) {
-  TANDEM_CHECK(!cfg.init_from.empty(), "grpo needs --init-from MODEL_DIR (a supervised model)");
-  TANDEM_CHECK(cfg.group_size >= 2, "--group-size must be at least 2, got {}", cfg.group_size);
-  const auto task = tasks::make_task(cfg.task);
-  for (int level : cfg.levels)
-    TANDEM_CHECK(level >= 1 && level <= task->num_levels(), "--levels: level {} outside 1..{}",
-                 level, task->num_levels());
-  Loaded<Transformer> lm = load_trainable(cfg.init_from, cfg.backend);
-  Transformer& model = *lm.model;
-  const Tokenizer& tok = lm.tokenizer;
-  std::unique_ptr<Transformer> reference;  // frozen copy for the KL penalty
-  if (cfg.objective.beta > 0) {
-    reference = std::make_unique<Transformer>(*lm.backend, model.config());
-    reference->load_params(model.read_params());
-  }
+// Warmup, then constant, or a cosine down to min_lr at the last step.
+TrainConfig train_config(const GrpoRunConfig& cfg) {
   TrainConfig tc;
-  // Warmup, then constant, or a cosine down to min_lr at the last step.
   tc.lr = cfg.min_lr < 0 ? LrSchedule{cfg.lr, cfg.lr, cfg.warmup, cfg.warmup}
                          : LrSchedule{cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
-  Trainer trainer(model, tc);
-  PolicyUpdateConfig update;
-  update.objective = cfg.objective;
-  if (update.objective.aggregation == LossAggregation::DrGrpo &&
-      update.objective.max_completion_length <= 0)
-    update.objective.max_completion_length = cfg.max_new_tokens;
-  update.epochs = cfg.epochs, update.micro_batch = cfg.micro_batch;
-  update.max_grad_norm = cfg.max_grad_norm;
-  update.pad = std::max(0, tok.find_token("<|endoftext|>"));
-  fs::create_directories(cfg.out_dir);
+  return tc;
+}
 
-  CheckpointManager checkpoints(cfg.out_dir + "/checkpoints", cfg.keep_last);
-  checkpoints.lock();  // one run per folder
-  double reward_ema = 0;
-  auto write_state = [&](const std::string& dir, int64_t step) {
-    TrainerState st;
-    st.step = step, st.adam_step = trainer.optimizer().step(), st.seed = cfg.seed;
-    st.data_position = step;
-    st.extra = {{"reward_ema", reward_ema}};
-    write_training_state(dir, trainer, st);
-    save_tokenizer(tok, dir);
-    if (reference) {
-      std::vector<float> ref = reference->read_params();
-      write_param_sets(dir + "/" + kReferenceFile, model.layout(), {{"ref.", ref.data()}});
-    }
-  };
-  int64_t step = 0;
-  if (cfg.resume) {
-    const auto choice = checkpoints.prepare_resume();
-    for (const auto& note : choice.notes) std::fprintf(stderr, "tandem: %s\n", note.c_str());
-    if (choice.checkpoint) {
-      const TrainerState st = load_checkpoint(choice.checkpoint->dir, trainer);
-      TANDEM_CHECK(st.seed == cfg.seed, "{}: checkpoint seed {} differs from --seed {}",
-                   choice.checkpoint->dir, st.seed, cfg.seed);
-      step = st.step;
-      reward_ema = st.extra.value("reward_ema", 0.0);
-      if (reference) {
-        std::vector<float> ref(model.layout().total);
-        read_param_sets(choice.checkpoint->dir + "/" + kReferenceFile, model.layout(),
-                        {{"ref.", ref.data()}});
-        reference->load_params(ref);
-      }
-      // What the interrupted run logged after this checkpoint is replayed: drop it.
-      metrics.retain([&](const nlohmann::json& r) {
-        const int64_t s = r.value("step", int64_t(0));
-        return r.value("kind", "") == "eval" ? s < step : s <= step;
-      });
-      std::fprintf(stderr, "tandem: resuming GRPO from %s (step %lld)\n",
-                   choice.checkpoint->dir.c_str(), (long long)step);
-    } else {
-      std::fprintf(stderr, "tandem: no checkpoint in %s: starting GRPO from %s\n",
-                   checkpoints.root().c_str(), cfg.init_from.c_str());
-      metrics.retain([](const nlohmann::json&) { return false; });
-    }
+class GrpoRun {
+ public:
+  GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter);
+  GrpoRunResult run();
+
+ private:
+  void resume();
+  void write_state(const std::string& dir, int64_t step);
+  void evaluate(int64_t step, int problems);
+  void step_once(int64_t step);
+
+  const GrpoRunConfig& cfg_;
+  MetricsLog& metrics_;
+  Reporter& rep_;
+  std::unique_ptr<tasks::Task> task_;
+  Loaded<Transformer> lm_;
+  std::unique_ptr<Transformer> reference_;  // frozen copy for the KL penalty (beta > 0)
+  std::unique_ptr<Trainer> trainer_;
+  PolicyUpdateConfig update_;
+  CheckpointManager checkpoints_;
+  int64_t step_ = 0;
+  double reward_ema_ = 0;
+};
+
+GrpoRun::GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter)
+    : cfg_(cfg), metrics_(metrics), rep_(reporter), task_(tasks::make_task(cfg.task)),
+      checkpoints_(cfg.out_dir + "/checkpoints", cfg.keep_last) {
+  if (cfg.init_from.empty()) config_fail("GRPO starts from a model: set `init_from`");
+  if (cfg.group_size < 2) config_fail("`group_size` must be at least 2, got {}", cfg.group_size);
+  check_levels(*task_, cfg.levels, "levels");
+  lm_ = load_trainable(cfg.init_from, cfg.backend);
+  if (cfg.objective.beta > 0) {
+    reference_ = std::make_unique<Transformer>(*lm_.backend, lm_.model->config());
+    reference_->load_params(lm_.model->read_params());
+  }
+  trainer_ = std::make_unique<Trainer>(*lm_.model, train_config(cfg));
+  update_.objective = cfg.objective;
+  if (update_.objective.aggregation == LossAggregation::DrGrpo &&
+      update_.objective.max_completion_length <= 0)
+    update_.objective.max_completion_length = cfg.max_new_tokens;
+  update_.epochs = cfg.epochs, update_.micro_batch = cfg.micro_batch;
+  update_.max_grad_norm = cfg.max_grad_norm;
+  update_.pad = std::max(0, lm_.tokenizer.find_token("<|endoftext|>"));
+}
+
+void GrpoRun::write_state(const std::string& dir, int64_t step) {
+  TrainerState st;
+  st.step = step, st.adam_step = trainer_->optimizer().step(), st.seed = cfg_.seed;
+  st.data_position = step;
+  st.extra = {{"reward_ema", reward_ema_}};
+  write_training_state(dir, *trainer_, st);
+  save_tokenizer(lm_.tokenizer, dir);
+  if (reference_) {
+    std::vector<float> ref = reference_->read_params();
+    write_param_sets(dir + "/" + kReferenceFile, reference_->layout(), {{"ref.", ref.data()}});
+  }
+}
+
+// Restores the newest valid checkpoint; what the interrupted run logged after it is replayed, so
+// it is dropped from metrics.jsonl. A fresh run starts a fresh log.
+void GrpoRun::resume() {
+  const std::optional<CheckpointRef> from = start_point(checkpoints_, cfg_.resume, rep_);
+  if (!from) {
+    metrics_.retain([](const nlohmann::json&) { return false; });
+    return;
+  }
+  const TrainerState st = load_checkpoint(from->dir, *trainer_);
+  if (st.seed != cfg_.seed)
+    config_fail("{}: checkpoint seed {} differs from `seed` {}", from->dir, st.seed, cfg_.seed);
+  step_ = st.step;
+  reward_ema_ = st.extra.value("reward_ema", 0.0);
+  if (reference_) {
+    std::vector<float> ref(reference_->layout().total);
+    read_param_sets(from->dir + "/" + kReferenceFile, reference_->layout(), {{"ref.", ref.data()}});
+    reference_->load_params(ref);
+  }
+  const int64_t at = step_;
+  metrics_.retain([at](const nlohmann::json& r) {
+    const int64_t s = r.value("step", int64_t(0));
+    return r.value("kind", "") == "eval" ? s < at : s <= at;
+  });
+  rep_.note(fmt::format("resuming GRPO from {} (step {})", from->dir, step_));
+}
+
+void GrpoRun::evaluate(int64_t step, int problems) {
+  EvalPlan plan;
+  plan.phase = "grpo", plan.step = step, plan.problems = problems, plan.seed = cfg_.eval_seed;
+  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_);
+}
+
+// Rollouts -> rewards and advantages -> policy update -> one Grpo record.
+void GrpoRun::step_once(int64_t step) {
+  Transformer& model = *lm_.model;
+  // 1. Rollouts: G samples of each prompt, each completion its own RNG sequence.
+  const auto problems = step_problems(*task_, cfg_, step);
+  RolloutConfig rc;
+  rc.generation.max_new_tokens = cfg_.max_new_tokens;
+  rc.generation.sampling = {cfg_.temperature, 0, 1.0f, cfg_.seed};
+  const auto t0 = Clock::now();
+  const auto rollouts =
+      rollout(model, lm_.tokenizer, *task_, problems, rc, uint64_t(step) * problems.size());
+  const double rollout_s = seconds_since(t0);
+  // 2. Rewards and advantages; dynamic sampling keeps the groups whose rewards differ.
+  const RolloutSummary rs = summarize(rollouts);
+  const auto advantages = group_advantages(rs.rewards, cfg_.group_size, cfg_.scaling);
+  std::vector<int> rows;
+  if (cfg_.dynamic_sampling) {
+    for (int g : informative_groups(rs.rewards, cfg_.group_size))
+      for (int k = 0; k < cfg_.group_size; ++k) rows.push_back(g * cfg_.group_size + k);
   } else {
-    const auto existing = checkpoints.list();
-    TANDEM_CHECK(existing.empty(),
-                 "{} already holds checkpoints (newest: step {}): pass --resume to continue that "
-                 "run, or choose another --out",
-                 checkpoints.root(), existing.empty() ? 0 : existing.back().step);
-    metrics.retain([](const nlohmann::json&) { return false; });  // a fresh run, a fresh log
+    rows.resize(rollouts.size());
+    std::iota(rows.begin(), rows.end(), 0);
   }
-  auto evaluate = [&](int64_t at, int problems) {
-    for (int level = 1; level <= task->num_levels(); ++level) {
-      const LevelAccuracy acc = evaluate_level(model, tok, *task, level, problems, cfg.eval_seed);
-      metrics.write({{"kind", "eval"}, {"phase", "grpo"}, {"step", at}, {"level", level},
-                     {"problems", acc.problems}, {"accuracy", acc.accuracy},
-                     {"format_rate", acc.format_rate}});
-    }
-  };
+  // 3. Policy updates against the sampling policy's log-probabilities.
+  const auto t1 = Clock::now();
+  update_.lr = trainer_->config().lr.at(step);
+  const PolicyUpdateStats us = policy_update(model, trainer_->optimizer(), reference_.get(),
+                                             rollouts, rows, advantages, update_);
+  const double update_s = seconds_since(t1);
+  reward_ema_ = step == 0 ? rs.reward_mean : 0.9 * reward_ema_ + 0.1 * rs.reward_mean;
+  records::Grpo r;
+  r.step = step + 1, r.reward_mean = rs.reward_mean, r.reward_std = rs.reward_std;
+  r.accuracy = rs.correct, r.format_rate = rs.formed, r.mean_length = rs.length;
+  r.loss = us.loss, r.entropy = us.entropy, r.kl = us.kl, r.clip_fraction = us.clip_fraction;
+  r.ratio = us.ratio, r.grad_norm = us.grad_norm, r.skipped = us.skipped;
+  r.groups_used = int(rows.size()) / cfg_.group_size;
+  r.rollout_tokens_per_s = double(rs.tokens) / rollout_s;
+  r.update_tokens_per_s = rows.empty() ? 0.0 : double(us.tokens) / update_s;
+  r.lr = update_.lr;
+  metrics_.write(r);
+  if (us.skipped > 0)
+    rep_.note(fmt::format("step {}: non-finite loss or gradient, {} update(s) skipped", step + 1,
+                          us.skipped));
+  rep_.update(step + 1, fmt::format("reward {:.2f} | acc {:.0f}% | {} groups", reward_ema_,
+                                    100 * rs.correct, r.groups_used));
+}
 
+GrpoRunResult GrpoRun::run() {
+  fs::create_directories(cfg_.out_dir);
+  resume();
   install_stop_handler();
-  Progress bar("grpo", cfg.steps);
-  bar.update(step);
+  rep_.begin("grpo", cfg_.steps);
+  rep_.update(step_);
   const auto start = Clock::now();
-  GrpoRunResult result;
-  for (; step < cfg.steps && !stop_requested(); ++step) {
-    if (step == 0 && cfg.initial_eval) evaluate(step, cfg.final_eval_problems);
-    else if (cfg.eval_every > 0 && step > 0 && step % cfg.eval_every == 0)
-      evaluate(step, cfg.eval_problems);
-    // 1. Rollouts: G samples of each prompt, each completion its own RNG sequence.
-    const auto problems = step_problems(*task, cfg, step);
-    RolloutConfig rc;
-    rc.generation.max_new_tokens = cfg.max_new_tokens;
-    rc.generation.sampling = {cfg.temperature, 0, 1.0f, cfg.seed};
-    const auto t0 = Clock::now();
-    const auto rollouts = rollout(model, tok, *task, problems, rc, uint64_t(step) * problems.size());
-    const double rollout_s = seconds_since(t0);
-    // 2. Rewards and advantages; dynamic sampling keeps the groups whose rewards differ.
-    const RolloutSummary rs = summarize(rollouts);
-    const auto advantages = group_advantages(rs.rewards, cfg.group_size, cfg.scaling);
-    std::vector<int> rows;
-    if (cfg.dynamic_sampling) {
-      for (int g : informative_groups(rs.rewards, cfg.group_size))
-        for (int k = 0; k < cfg.group_size; ++k) rows.push_back(g * cfg.group_size + k);
-    } else {
-      rows.resize(rollouts.size());
-      std::iota(rows.begin(), rows.end(), 0);
-    }
-    // 3. Policy updates against the sampling policy's log-probabilities.
-    const auto t1 = Clock::now();
-    update.lr = tc.lr.at(step);
-    const PolicyUpdateStats us =
-        policy_update(model, trainer.optimizer(), reference.get(), rollouts, rows, advantages, update);
-    const double update_s = seconds_since(t1);
-    reward_ema = step == 0 ? rs.reward_mean : 0.9 * reward_ema + 0.1 * rs.reward_mean;
-    metrics.write({{"kind", "grpo"}, {"step", step + 1}, {"reward_mean", rs.reward_mean},
-                   {"reward_std", rs.reward_std}, {"accuracy", rs.correct},
-                   {"format_rate", rs.formed}, {"mean_length", rs.length}, {"loss", us.loss},
-                   {"entropy", us.entropy}, {"kl", us.kl}, {"clip_fraction", us.clip_fraction},
-                   {"ratio", us.ratio}, {"grad_norm", us.grad_norm}, {"skipped", us.skipped},
-                   {"groups_used", int(rows.size()) / cfg.group_size},
-                   {"rollout_tokens_per_s", double(rs.tokens) / rollout_s},
-                   {"update_tokens_per_s", rows.empty() ? 0.0 : double(us.tokens) / update_s},
-                   {"lr", update.lr}});
-    if (us.skipped > 0)
-      std::fprintf(stderr, "\ntandem: step %lld: non-finite loss or gradient, %d update(s) skipped\n",
-                   (long long)step + 1, us.skipped);
-    bar.update(step + 1, fmt::format("reward {:.2f} | acc {:.0f}% | {} groups", reward_ema,
-                                     100 * rs.correct, rows.size() / cfg.group_size));
-    const bool last = step + 1 == cfg.steps;
-    if (cfg.checkpoint_every > 0 && !last &&
-        ((step + 1) % cfg.checkpoint_every == 0 || stop_requested()))
-      checkpoints.save(step + 1, [&](const std::string& dir) { write_state(dir, step + 1); });
+  for (; step_ < cfg_.steps && !stop_requested(); ++step_) {
+    if (step_ == 0 && cfg_.initial_eval) evaluate(step_, cfg_.final_eval_problems);
+    else if (cfg_.eval_every > 0 && step_ > 0 && step_ % cfg_.eval_every == 0)
+      evaluate(step_, cfg_.eval_problems);
+    step_once(step_);
+    const bool last = step_ + 1 == cfg_.steps;
+    if (cfg_.checkpoint_every > 0 && !last &&
+        ((step_ + 1) % cfg_.checkpoint_every == 0 || stop_requested()))
+      checkpoints_.save(step_ + 1, [&](const std::string& dir) { write_state(dir, step_ + 1); });
   }
-  if (step == cfg.steps && cfg.final_eval_problems > 0) evaluate(step, cfg.final_eval_problems);
+  if (step_ == cfg_.steps && cfg_.final_eval_problems > 0) evaluate(step_, cfg_.final_eval_problems);
+  GrpoRunResult result;
   result.seconds = seconds_since(start);
-  result.steps_done = step;
-  result.interrupted = step < cfg.steps;
-  bar.finish();
-  result.model_dir = cfg.out_dir + "/model";
+  result.steps_done = step_;
+  result.interrupted = step_ < cfg_.steps;
+  rep_.end();
+  result.model_dir = cfg_.out_dir + "/model";
   fs::remove_all(result.model_dir);
-  save_checkpoint(result.model_dir, trainer,
-                  {step, trainer.optimizer().step(), cfg.seed, step, {{"reward_ema", reward_ema}}},
-                  [&](const std::string& d) { save_tokenizer(tok, d); });
+  save_checkpoint(result.model_dir, *trainer_,
+                  {step_, trainer_->optimizer().step(), cfg_.seed, step_, {{"reward_ema", reward_ema_}}},
+                  [&](const std::string& d) { save_tokenizer(lm_.tokenizer, d); });
   return result;
+}
+
+}  // namespace
+
+GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter) {
+  GrpoRun run(cfg, metrics, reporter);
+  return run.run();
 }
 
 }  // namespace tandem

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/core/reporter.h"
 #include "tandem/report/metrics_log.h"
 #include "tandem/rl/advantages.h"
 #include "tandem/rl/grpo_loss.h"
@@ -56,6 +57,7 @@ struct GrpoRunResult {
   double seconds = 0;
 };
 
-GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics);
+// Settings problems throw ConfigError naming the GrpoRunConfig field.
+GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter);
 
 }  // namespace tandem

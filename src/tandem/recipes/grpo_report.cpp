@@ -14,25 +14,24 @@ namespace tandem {
 
 namespace {
 struct Field {
-  const char* key;
+  double records::Grpo::*value;
   const char* label;
 };
 
-// One series per field, over the "grpo" records' steps. For a log axis, points <= 0 are left out
-// and a series with none left is dropped: a KL of exactly 0 (beta 0, no reference) would otherwise
-// sit on the axis floor and squeeze the other lines into the top of the chart.
-std::vector<Series> series_of(const std::vector<nlohmann::json>& records,
+// One series per field, over the GRPO steps. For a log axis, points <= 0 are left out and a
+// series with none left is dropped: a KL of exactly 0 (beta 0, no reference) would otherwise sit
+// on the axis floor and squeeze the other lines into the top of the chart.
+std::vector<Series> series_of(const std::vector<records::Grpo>& steps,
                               const std::vector<Field>& fields, bool positive_only = false) {
   std::vector<Series> out;
   for (const Field& f : fields) {
     Series s{f.label, {}, {}};
-    for (const auto& r : records)
-      if (r.value("kind", "") == "grpo" && r.contains(f.key)) {
-        const double y = r.value(f.key, 0.0);
-        if (positive_only && !(y > 0)) continue;
-        s.x.push_back(r.value("step", 0.0));
-        s.y.push_back(y);
-      }
+    for (const records::Grpo& r : steps) {
+      const double y = r.*f.value;
+      if (positive_only && !(y > 0)) continue;
+      s.x.push_back(double(r.step));
+      s.y.push_back(y);
+    }
     if (!positive_only || !s.x.empty()) out.push_back(std::move(s));
   }
   return out;
@@ -43,23 +42,24 @@ struct LevelEvals {
   std::map<int, std::pair<int, int>> problems;                     // level -> (first, last)
 };
 
-LevelEvals grpo_evals(const std::vector<nlohmann::json>& records) {
+LevelEvals grpo_evals(const std::vector<nlohmann::json>& all) {
   LevelEvals e;
-  for (const auto& r : records)
-    if (r.value("kind", "") == "eval" && r.value("phase", "") == "grpo") {
-      const int level = r.value("level", 0);
-      auto& v = e.by_level[level];
-      v.emplace_back(r.value("step", 0.0), r.value("accuracy", 0.0));
-      auto& p = e.problems[level];
-      if (v.size() == 1) p.first = r.value("problems", 0);
-      p.second = r.value("problems", 0);
+  for (const records::Eval& r : records::eval_records(all))
+    if (r.phase == "grpo") {
+      auto& v = e.by_level[r.level];
+      v.emplace_back(double(r.step), r.accuracy);
+      auto& p = e.problems[r.level];
+      if (v.size() == 1) p.first = r.problems;
+      p.second = r.problems;
     }
   return e;
 }
 }  // namespace
 
 std::string write_grpo_charts(const std::string& dir, const std::string& link_prefix) {
-  const auto records = read_metrics(dir + "/metrics.jsonl");
+  const auto all = read_metrics(dir + "/metrics.jsonl");
+  const std::vector<records::Grpo> steps = records::grpo_records(all);
+  using G = records::Grpo;
   struct Chart {
     std::string file;
     ChartSpec spec;
@@ -67,23 +67,23 @@ std::string write_grpo_charts(const std::string& dir, const std::string& link_pr
   };
   std::vector<Chart> charts = {
       {"grpo_reward.svg", {"GRPO rollouts: reward and accuracy", "step", "per completion", false, 0.0, 1.2},
-       series_of(records, {{"reward_mean", "reward mean"},
-                           {"reward_std", "reward std"},
-                           {"accuracy", "accuracy"},
-                           {"format_rate", "format rate"}})},
+       series_of(steps, {{&G::reward_mean, "reward mean"},
+                         {&G::reward_std, "reward std"},
+                         {&G::accuracy, "accuracy"},
+                         {&G::format_rate, "format rate"}})},
       {"grpo_policy.svg",
        {"GRPO policy: entropy and KL to the reference", "step", "nats per token (log)", true, {}, {}},
-       series_of(records, {{"entropy", "entropy"}, {"kl", "KL to reference"}}, true)},
+       series_of(steps, {{&G::entropy, "entropy"}, {&G::kl, "KL to reference"}}, true)},
       // Linear: with one epoch per batch the ratio is exactly 1 and nothing is clipped.
       {"grpo_clip.svg", {"GRPO clipping", "step", "fraction of tokens", false, 0.0, {}},
-       series_of(records, {{"clip_fraction", "clip fraction"}})},
+       series_of(steps, {{&G::clip_fraction, "clip fraction"}})},
       {"grpo_length.svg", {"GRPO rollouts: response length", "step", "tokens", false, 0.0, {}},
-       series_of(records, {{"mean_length", "mean length"}})},
+       series_of(steps, {{&G::mean_length, "mean length"}})},
       {"grpo_throughput.svg", {"GRPO throughput", "step", "tokens/s", false, 0.0, {}},
-       series_of(records, {{"rollout_tokens_per_s", "rollout (decode)"},
-                           {"update_tokens_per_s", "update (fwd+bwd)"}})}};
+       series_of(steps, {{&G::rollout_tokens_per_s, "rollout (decode)"},
+                         {&G::update_tokens_per_s, "update (fwd+bwd)"}})}};
   std::vector<Series> heldout;
-  for (const auto& [level, points] : grpo_evals(records).by_level) {
+  for (const auto& [level, points] : grpo_evals(all).by_level) {
     Series s{fmt::format("level {}", level), {}, {}};
     for (const auto& [step, acc] : points) s.x.push_back(step), s.y.push_back(acc);
     heldout.push_back(std::move(s));

@@ -12,21 +12,19 @@ namespace tandem {
 
 namespace {
 void write_charts(const std::string& dir) {
-  const auto records = read_metrics(dir + "/metrics.jsonl");
+  const auto all = read_metrics(dir + "/metrics.jsonl");
   Series loss{"train loss", {}, {}};
+  for (const records::Train& r : records::train_records(all)) {
+    loss.x.push_back(double(r.step));
+    loss.y.push_back(r.loss);
+  }
   std::map<int, Series> acc;
-  for (const auto& r : records) {
-    const std::string kind = r.value("kind", "");
-    if (kind == "train") {
-      loss.x.push_back(r.value("step", 0.0));
-      loss.y.push_back(r.value("loss", 0.0));
-    } else if (kind == "eval" && r.value("phase", "sft") == "sft") {  // GRPO has its own charts
-      const int level = r.value("level", 0);
-      Series& s = acc[level];
-      s.label = fmt::format("level {}", level);
-      s.x.push_back(r.value("step", 0.0));
-      s.y.push_back(r.value("accuracy", 0.0));
-    }
+  for (const records::Eval& r : records::eval_records(all)) {
+    if (r.phase != "sft") continue;  // GRPO has its own charts
+    Series& s = acc[r.level];
+    s.label = fmt::format("level {}", r.level);
+    s.x.push_back(double(r.step));
+    s.y.push_back(r.accuracy);
   }
   write_file_atomic(dir + "/loss.svg",
                     svg_line_chart({"Training loss", "step", "mean NLL per target token (log)",

@@ -8,14 +8,16 @@
 
 #include "tandem/core/error.h"
 #include "tandem/core/progress.h"
+#include "tandem/core/reporter.h"
 #include "tandem/core/signals.h"
 #include "tandem/data/sft_batches.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/io/model_files.h"
 #include "tandem/model/presets.h"
+#include "tandem/recipes/evaluation.h"
 #include "tandem/recipes/model_dir.h"
+#include "tandem/recipes/run_start.h"
 #include "tandem/recipes/sft_state.h"
-#include "tandem/rl/rollout.h"
 #include "tandem/train/checkpoint.h"
 #include "tandem/train/checkpoint_manager.h"
 #include "tandem/train/fault_hooks.h"
@@ -33,11 +35,11 @@ double seconds_since(Clock::time_point t) {
 
 class SftRun {
  public:
-  SftRun(const SftConfig& cfg, MetricsLog& metrics);
+  SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter);
   SftResult run();
 
  private:
-  void start();  // fresh, or from the newest checkpoint that verifies (--resume)
+  void start();  // fresh, or from the newest checkpoint that verifies (cfg.resume)
   void restore(const std::string& dir);
   void restart_from_scratch();
   void step_once();
@@ -50,6 +52,7 @@ class SftRun {
 
   const SftConfig& cfg_;
   MetricsLog& metrics_;
+  Reporter& rep_;
   std::unique_ptr<tasks::Task> task_;
   SftMix mix_;
   Loaded<Transformer> lm_;
@@ -63,17 +66,17 @@ class SftRun {
   Clock::time_point start_ = Clock::now();
 };
 
-SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics)
-    : cfg_(cfg), metrics_(metrics), task_(tasks::make_task(cfg.task)),
+SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter)
+    : cfg_(cfg), metrics_(metrics), rep_(reporter), task_(tasks::make_task(cfg.task)),
       mix_{cfg.levels, cfg.level_weights}, ckpts_(cfg.out_dir + "/checkpoints", cfg.keep_last),
       st_(cfg.spike) {
-  TANDEM_CHECK(cfg.levels.size() == cfg.level_weights.size(),
-               "--levels and --level-weights must have the same length");
-  TANDEM_CHECK(cfg.steps > 0 && cfg.batch > 0, "--steps and --batch must be positive");
-  TANDEM_CHECK(cfg.max_failures > 0, "--max-failures must be positive");
-  for (int level : cfg.levels)
-    TANDEM_CHECK(level >= 1 && level <= task_->num_levels(), "--levels: level {} outside 1..{}",
-                 level, task_->num_levels());
+  if (cfg.levels.size() != cfg.level_weights.size())
+    config_fail("`level_weights` needs one weight per entry of `levels` ({}), got {}",
+                cfg.levels.size(), cfg.level_weights.size());
+  if (cfg.steps <= 0) config_fail("`steps` must be positive, got {}", cfg.steps);
+  if (cfg.batch <= 0) config_fail("`batch` must be positive, got {}", cfg.batch);
+  if (cfg.max_failures <= 0) config_fail("`max_failures` must be positive, got {}", cfg.max_failures);
+  check_levels(*task_, cfg.levels, "levels");
   if (!cfg.init_from.empty()) {
     lm_ = load_trainable(cfg.init_from, cfg.backend);
   } else {
@@ -108,62 +111,45 @@ void SftRun::restore(const std::string& dir) {
 
 void SftRun::start() {
   fs::create_directories(cfg_.out_dir);
-  ckpts_.lock();
-  if (!cfg_.resume) {
-    TANDEM_CHECK(ckpts_.list().empty(),
-                 "{}: holds checkpoints of an earlier run; pass --resume to continue it, or "
-                 "choose another --out",
-                 ckpts_.root());
-    ckpts_.remove_temporaries();
-    return;
-  }
-  const CheckpointManager::Choice c = ckpts_.prepare_resume();
-  for (const std::string& note : c.notes) say(note);
-  if (!c.checkpoint) {
-    say(fmt::format("--resume: {} checkpoint in {}; starting from scratch",
-                    c.notes.empty() ? "no" : "no valid", ckpts_.root()));
-    return;
-  }
-  restore(c.checkpoint->dir);
-  for (const std::string& w : settings_changes(st_.settings, run_settings(cfg_))) say(w);
+  const std::optional<CheckpointRef> from = start_point(ckpts_, cfg_.resume, rep_);
+  if (!from) return;
+  restore(from->dir);
+  for (const std::string& w : settings_changes(st_.settings, run_settings(cfg_))) rep_.note(w);
   result_.resumed_from = trainer_->steps_done();
-  say(fmt::format("resuming from {} (step {}, next batch {})", c.checkpoint->dir,
-                  trainer_->steps_done(), st_.data));
-  metrics_.write({{"kind", "event"}, {"event", "resume"}, {"step", trainer_->steps_done()},
-                  {"checkpoint", c.checkpoint->dir}, {"next_batch", st_.data},
-                  {"notes", c.notes}});
+  rep_.note(fmt::format("resuming from {} (step {}, next batch {})", from->dir,
+                        trainer_->steps_done(), st_.data));
+  metrics_.write(records::Event{"resume", trainer_->steps_done(),
+                                {{"checkpoint", from->dir}, {"next_batch", st_.data}}});
 }
 
 void SftRun::log_eval(int64_t step) {
-  for (int level = 1; level <= task_->num_levels(); ++level) {
-    const LevelAccuracy acc =
-        evaluate_level(*lm_.model, lm_.tokenizer, *task_, level, cfg_.eval_problems, cfg_.seed);
-    metrics_.write({{"kind", "eval"}, {"step", step}, {"level", level},
-                    {"problems", acc.problems}, {"accuracy", acc.accuracy},
-                    {"format_rate", acc.format_rate}, {"mean_tokens", acc.mean_tokens}});
-  }
+  EvalPlan plan;
+  plan.step = step, plan.problems = cfg_.eval_problems, plan.seed = cfg_.seed;
+  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_);
 }
 
 void SftRun::check_failures(const std::string& what) {
   if (st_.failures < cfg_.max_failures) return;
   const auto good = ckpts_.latest_valid().checkpoint;
   const std::string last = good ? good->dir : "none yet";
-  metrics_.write({{"kind", "event"}, {"event", "abort"}, {"step", trainer_->steps_done()},
-                  {"failures", st_.failures}, {"reason", what}});
-  fail("training stopped after {} consecutive failures (the last: {}); the newest good "
-       "checkpoint is {}. Try a lower --lr or --max-grad-norm, or raise --max-failures",
-       st_.failures, what, last);
+  metrics_.write(records::Event{"abort", trainer_->steps_done(),
+                                {{"failures", st_.failures}, {"reason", what}}});
+  config_fail("training stopped after {} consecutive failures (the last: {}); the newest good "
+              "checkpoint is {}. Try a lower `lr` or `max_grad_norm`, or raise `max_failures`",
+              st_.failures, what, last);
 }
 
 void SftRun::on_nonfinite(int64_t batch, const StepStats& s) {
   ++result_.skipped_steps, ++st_.failures;
   const int64_t step = trainer_->steps_done();
-  metrics_.write({{"kind", "event"}, {"event", "nonfinite"}, {"step", step}, {"batch", batch},
-                  {"loss", finite_or_null(s.loss)}, {"grad_norm", finite_or_null(s.grad_norm)}});
+  metrics_.write(records::Event{"nonfinite", step,
+                                {{"batch", batch},
+                                 {"loss", records::finite_or_null(s.loss)},
+                                 {"grad_norm", records::finite_or_null(s.grad_norm)}}});
   const std::string what = fmt::format(
       "step {} (batch {}): non-finite loss or gradient (loss {:.4g}, gradient norm {:.4g})", step,
       batch, s.loss, s.grad_norm);
-  say(what + ": update skipped");
+  rep_.note(what + ": update skipped");
   check_failures(what);
 }
 
@@ -178,18 +164,22 @@ void SftRun::on_spike(int64_t batch, const StepStats& s) {
   check_failures(what);
   const int failures = st_.failures;
   const CheckpointManager::Choice c = ckpts_.prepare_resume();
-  for (const std::string& note : c.notes) say(note);
+  for (const std::string& note : c.notes) rep_.note(note);
   if (c.checkpoint) restore(c.checkpoint->dir);
   else restart_from_scratch();
   // Skip every batch since that checkpoint, the offending one included.
   const int64_t from = st_.data;
   st_.failures = failures, st_.data = batch + 1;
   const std::string to = c.checkpoint ? c.checkpoint->dir : "the initial weights";
-  metrics_.write({{"kind", "event"}, {"event", "spike_rollback"}, {"step", step},
-                  {"batch", batch}, {"loss", s.loss}, {"z", z}, {"window_typical", typical},
-                  {"rolled_back_to", to}, {"resume_step", trainer_->steps_done()},
-                  {"skipped_batches", {from, batch}}});
-  say(fmt::format("{}: rolled back to {} (step {}), skipping batches {}..{}", what, to,
+  metrics_.write(records::Event{"spike_rollback", step,
+                                {{"batch", batch},
+                                 {"loss", s.loss},
+                                 {"z", z},
+                                 {"window_typical", typical},
+                                 {"rolled_back_to", to},
+                                 {"resume_step", trainer_->steps_done()},
+                                 {"skipped_batches", {from, batch}}}});
+  rep_.note(fmt::format("{}: rolled back to {} (step {}), skipping batches {}..{}", what, to,
                   trainer_->steps_done(), from, batch));
 }
 
@@ -214,10 +204,8 @@ void SftRun::step_once() {
     loss_ema_ = std::isnan(loss_ema_) ? s.loss : 0.95 * loss_ema_ + 0.05 * s.loss;
     if ((step - 1) % std::max(cfg_.log_every, 1) == 0 || step == cfg_.steps) {
       const double secs = seconds_since(start_);
-      metrics_.write({{"kind", "train"}, {"step", step}, {"batch", b}, {"loss", s.loss},
-                      {"lr", s.lr}, {"grad_norm", s.grad_norm}, {"tokens", st_.tokens},
-                      {"tokens_per_s", tokens_here_ / secs}, {"elapsed_s", secs},
-                      {"skipped", false}});
+      metrics_.write(records::Train{step, b, s.loss, s.lr, s.grad_norm, st_.tokens,
+                                    tokens_here_ / secs, secs, false});
     }
   }
   if (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0 && step < cfg_.steps)
@@ -232,7 +220,7 @@ std::string SftRun::save(int64_t step) {
   });
   const double secs = seconds_since(t0);
   ++result_.checkpoints, result_.checkpoint_seconds += secs;
-  metrics_.write({{"kind", "checkpoint"}, {"step", step}, {"dir", dir}, {"seconds", secs}});
+  metrics_.write(records::Checkpoint{step, dir, secs});
   return dir;
 }
 
@@ -245,9 +233,8 @@ void SftRun::periodic_checkpoint(int64_t step) {
   } catch (const Error& e) {
     ++checkpoint_failures_;
     const auto prev = ckpts_.latest_valid().checkpoint;
-    metrics_.write({{"kind", "event"}, {"event", "checkpoint_failed"}, {"step", step},
-                    {"error", e.what()}});
-    say(fmt::format("checkpoint at step {} failed: {}; {}; training continues", step, e.what(),
+    metrics_.write(records::Event{"checkpoint_failed", step, {{"error", e.what()}}});
+    rep_.note(fmt::format("checkpoint at step {} failed: {}; {}; training continues", step, e.what(),
                     prev ? prev->dir + " is intact" : "there is no earlier checkpoint"));
     TANDEM_CHECK(checkpoint_failures_ < cfg_.max_failures,
                  "training stopped: {} checkpoint writes in a row failed (the last: {})",
@@ -258,13 +245,13 @@ void SftRun::periodic_checkpoint(int64_t step) {
 SftResult SftRun::run() {
   install_stop_handler();
   start();
-  Progress bar("train", cfg_.steps);
+  rep_.begin("train", cfg_.steps);
   start_ = Clock::now();
   while (trainer_->steps_done() < cfg_.steps && !stop_requested()) {
     const int64_t step = trainer_->steps_done();
     if (cfg_.eval_every > 0 && step % cfg_.eval_every == 0 && step > 0) log_eval(step);
     step_once();
-    bar.update(trainer_->steps_done(),
+    rep_.update(trainer_->steps_done(),
                fmt::format("loss {:.3f} | {} tok/s", loss_ema_,
                            format_count(tokens_here_ / seconds_since(start_))));
   }
@@ -272,10 +259,9 @@ SftResult SftRun::run() {
   result_.tokens_per_s = tokens_here_ / std::max(result_.seconds, 1e-9);
   result_.steps_done = trainer_->steps_done();
   result_.interrupted = result_.steps_done < cfg_.steps;
-  bar.finish(fmt::format("loss {:.3f} | {} tok/s", loss_ema_, format_count(result_.tokens_per_s)));
+  rep_.end(fmt::format("loss {:.3f} | {} tok/s", loss_ema_, format_count(result_.tokens_per_s)));
   if (result_.interrupted)
-    metrics_.write({{"kind", "event"}, {"event", "stop"}, {"step", result_.steps_done},
-                    {"reason", "signal"}});
+    metrics_.write(records::Event{"stop", result_.steps_done, {{"reason", "signal"}}});
   // The last state is a checkpoint (the point to resume from) and, linked, the run's model/.
   std::string last = ckpts_.dir_for(result_.steps_done);
   if (!fs::exists(last)) last = save(result_.steps_done);
@@ -287,8 +273,8 @@ SftResult SftRun::run() {
 
 }  // namespace
 
-SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics) {
-  SftRun run(cfg, metrics);
+SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter) {
+  SftRun run(cfg, metrics, reporter);
   return run.run();
 }
 

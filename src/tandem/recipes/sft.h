@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/core/reporter.h"
 #include "tandem/model/config.h"
 #include "tandem/report/metrics_log.h"
 #include "tandem/train/spike_guard.h"
@@ -53,6 +54,7 @@ struct SftResult {
   int rollbacks = 0;             // loss spikes rolled back
 };
 
-SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics);
+// Settings problems throw ConfigError naming the SftConfig field.
+SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter);
 
 }  // namespace tandem

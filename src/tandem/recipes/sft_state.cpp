@@ -48,20 +48,11 @@ std::vector<std::string> settings_changes(const nlohmann::json& saved, const nlo
   if (!saved.is_object()) return out;
   for (const auto& [key, value] : now.items())
     if (saved.contains(key) && saved[key] != value) {
-      std::string flag = key;
-      for (char& ch : flag) ch = ch == '_' ? '-' : ch;
-      out.push_back(fmt::format("warning: --{} is {} now but was {} when the checkpoint was "
+      out.push_back(fmt::format("warning: `{}` is {} now but was {} when the checkpoint was "
                                 "written; the run will not match an uninterrupted one",
-                                flag, value.dump(), saved[key].dump()));
+                                key, value.dump(), saved[key].dump()));
     }
   return out;
 }
-
-void say(const std::string& message) {
-  static const bool tty = isatty(STDERR_FILENO);
-  std::fprintf(stderr, "%standem: %s\n", tty ? "\n" : "", message.c_str());
-}
-
-nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
 
 }  // namespace tandem

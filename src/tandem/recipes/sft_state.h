@@ -34,9 +34,4 @@ nlohmann::json run_settings(const SftConfig& cfg);
 // One warning line per setting that differs between a checkpoint and this invocation.
 std::vector<std::string> settings_changes(const nlohmann::json& saved, const nlohmann::json& now);
 
-// One line on stderr ("tandem: ..."); on a terminal it first leaves the progress bar's line.
-void say(const std::string& message);
-// A double for metrics.jsonl, where JSON has no NaN or infinity: those become null.
-nlohmann::json finite_or_null(double v);
-
 }  // namespace tandem

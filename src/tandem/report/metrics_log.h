@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tandem/report/records.h"
+
 namespace tandem {
 
 class MetricsLog {
@@ -17,6 +19,12 @@ class MetricsLog {
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& record);
+  // A typed record (report/records.h).
+  template <class Record>
+    requires requires(const Record& r) { records::to_json(r); }
+  void write(const Record& record) {
+    write(records::to_json(record));
+  }
   // Keeps only the records `keep` accepts (rewriting the file atomically), e.g. on resume, to drop
   // what a killed run logged after the checkpoint it resumes from, so no step appears twice.
   void retain(const std::function<bool(const nlohmann::json&)>& keep);

@@ -4,7 +4,8 @@
 #include <cmath>
 #include <span>
 
-#include "tandem/train/trainer.h"
+#include "tandem/data/batch.h"
+#include "tandem/train/optimizer_step.h"
 
 namespace tandem {
 
@@ -81,7 +82,7 @@ double global_count(const std::vector<UpdateRows>& micro, const GrpoConfig& obje
 PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transformer* reference,
                                 const std::vector<Rollout>& rollouts, const std::vector<int>& rows,
                                 const std::vector<double>& advantages,
-                                const PolicyUpdateConfig& cfg) {
+                                const PolicyUpdateConfig& cfg, Communicator& comm) {
   PolicyUpdateStats out;
   if (rows.empty()) return out;
   std::vector<UpdateRows> micro;
@@ -93,7 +94,7 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
   if (reference)
     for (size_t m = 0; m < micro.size(); ++m)
       ref_logp[m] = token_logp(*reference, micro[m].batch, nullptr);
-  const double global = global_count(micro, cfg.objective);
+  const double global = comm.all_reduce_sum(global_count(micro, cfg.objective));
   for (int e = 0; e < cfg.epochs; ++e) {
     policy.zero_grads();
     double loss = 0, entropy = 0, kl = 0, clip = 0, ratio = 0;
@@ -118,13 +119,10 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
     const double t = double(std::max<int64_t>(counted, 1));
     out.loss = loss, out.entropy = entropy / t, out.kl = kl / t;
     out.clip_fraction = clip / t, out.ratio = ratio / t;
-    const GradNorm norm = clip_grad_norm(policy.backend(), policy.grads(), policy.layout().total,
-                                         cfg.max_grad_norm);
-    out.grad_norm = norm.norm;
-    if (std::isfinite(loss) && std::isfinite(norm.norm))
-      optimizer.update(policy.params(), policy.grads(), cfg.lr, norm.scale);
-    else
-      ++out.skipped;
+    const UpdateOutcome u = optimizer_step(policy, optimizer, comm, cfg.lr, cfg.max_grad_norm,
+                                           comm.all_reduce_sum(loss));
+    out.grad_norm = u.grad_norm;
+    out.skipped += !u.applied;
   }
   return out;
 }

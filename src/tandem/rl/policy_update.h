@@ -8,6 +8,7 @@
 
 #include "tandem/rl/grpo_loss.h"
 #include "tandem/rl/rollout.h"
+#include "tandem/comm/communicator.h"
 #include "tandem/model/transformer.h"
 #include "tandem/train/adamw.h"
 
@@ -32,10 +33,12 @@ struct PolicyUpdateStats {
 };
 
 // Updates `policy` on rollouts[rows] with their advantages (indexed like rollouts). `reference`
-// (may be null) gives the KL term's log-probabilities.
+// (may be null) gives the KL term's log-probabilities. With several ranks, each passes its own
+// rollouts; the aggregation's denominator and the gradients are summed over all of them.
 PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transformer* reference,
                                 const std::vector<Rollout>& rollouts, const std::vector<int>& rows,
                                 const std::vector<double>& advantages,
-                                const PolicyUpdateConfig& cfg);
+                                const PolicyUpdateConfig& cfg,
+                                Communicator& comm = single_process());
 
 }  // namespace tandem

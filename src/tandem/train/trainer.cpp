@@ -3,17 +3,23 @@
 #include <cmath>
 
 #include "tandem/core/error.h"
+#include "tandem/train/optimizer_step.h"
 
 namespace tandem {
 
-Trainer::Trainer(Transformer& model, TrainConfig config)
-    : model_(model), cfg_(config), opt_(model.backend(), model.layout(), config.adamw) {}
+Trainer::Trainer(Transformer& model, TrainConfig config, Communicator& comm)
+    : model_(model), comm_(comm), cfg_(config), opt_(model.backend(), model.layout(), config.adamw) {
+  require_training(model.backend());
+}
 
 StepStats Trainer::step(std::span<const Batch> micro_batches) {
   TANDEM_CHECK(!micro_batches.empty(), "[train] a step needs at least one micro-batch");
   StepStats stats;
+  int64_t local_targets = 0;
   for (const Batch& b : micro_batches)
-    for (int32_t t : b.targets) stats.target_tokens += t >= 0;
+    for (int32_t t : b.targets) local_targets += t >= 0;
+  // The loss is a mean over the whole step's target tokens, on every rank.
+  stats.target_tokens = int64_t(comm_.all_reduce_sum(double(local_targets)));
   const float weight = 1.0f / float(std::max<int64_t>(stats.target_tokens, 1));
   model_.zero_grads();
   double loss_sum = 0;
@@ -34,18 +40,13 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
     model_.backend().to_device(model_.grads(), &nan, sizeof nan);
     inject_nan_ = false;
   }
-  stats.loss = loss_sum * weight;
+  stats.loss = comm_.all_reduce_sum(loss_sum) * weight;
   stats.lr = cfg_.lr.at(steps_done_);
-  const GradNorm clip =
-      clip_grad_norm(model_.backend(), model_.grads(), model_.layout().total, cfg_.max_grad_norm);
-  stats.grad_norm = clip.norm;
   ++steps_done_;
-  // A non-finite loss or gradient would poison the weights and both moments for good: skip.
-  if (!std::isfinite(stats.loss) || !std::isfinite(clip.norm)) {
-    stats.skipped = true;
-    return stats;
-  }
-  opt_.update(model_.params(), model_.grads(), stats.lr, clip.scale);
+  const UpdateOutcome u =
+      optimizer_step(model_, opt_, comm_, stats.lr, cfg_.max_grad_norm, stats.loss);
+  stats.grad_norm = u.grad_norm;
+  stats.skipped = !u.applied;
   return stats;
 }
 

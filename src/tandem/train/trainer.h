@@ -7,17 +7,13 @@
 #include <span>
 #include <vector>
 
+#include "tandem/comm/communicator.h"
+#include "tandem/data/batch.h"
 #include "tandem/model/transformer.h"
 #include "tandem/train/adamw.h"
 #include "tandem/train/lr_schedule.h"
 
 namespace tandem {
-
-struct Batch {
-  int B = 0, T = 0;
-  std::vector<int32_t> ids;      // (B, T)
-  std::vector<int32_t> targets;  // (B, T); -1 where no loss is taken
-};
 
 struct TrainConfig {
   LrSchedule lr;
@@ -30,13 +26,14 @@ struct StepStats {
   double grad_norm = 0;  // before clipping
   float lr = 0;
   int64_t tokens = 0;         // all tokens processed (B*T summed)
-  int64_t target_tokens = 0;  // tokens that carried loss
+  int64_t target_tokens = 0;  // tokens that carried loss, over all ranks
   bool skipped = false;       // non-finite loss or gradient: no update was made
 };
 
 class Trainer {
  public:
-  Trainer(Transformer& model, TrainConfig config);
+  // comm: the run's ranks (their micro-batches together make the step's batch).
+  Trainer(Transformer& model, TrainConfig config, Communicator& comm = single_process());
 
   StepStats step(std::span<const Batch> micro_batches);
 
@@ -51,6 +48,7 @@ class Trainer {
 
  private:
   Transformer& model_;
+  Communicator& comm_;
   TrainConfig cfg_;
   AdamW opt_;
   int64_t steps_done_ = 0;

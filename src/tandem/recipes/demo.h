@@ -1,0 +1,24 @@
+#pragma once
+// The main job (`tandem demo`): train the embedded default model from scratch on a task, evaluate
+// it on held-out problems at every level, improve it with GRPO on the level it finds
+// hardest-but-learnable, evaluate again, and write a run directory with both models,
+// metrics.jsonl, curves and report.md (accuracy before and after GRPO at every level).
+#include "tandem/core/reporter.h"
+#include "tandem/recipes/grpo.h"
+#include "tandem/recipes/sft.h"
+
+namespace tandem {
+
+struct DemoConfig {
+  SftConfig sft;
+  // The GRPO phase: its model, run directory, task, seed and backend come from the demo; its
+  // other settings are tandem grpo's defaults (docs/grpo.md).
+  GrpoRunConfig grpo;
+  int final_problems = 1000;  // held-out problems per level, before and after GRPO
+  int traces = 2;             // reasoning traces per level in the report
+};
+
+// Settings problems throw ConfigError naming the DemoConfig field (GRPO's as grpo_<field>).
+void run_demo(DemoConfig cfg, Reporter& reporter);
+
+}  // namespace tandem

@@ -1,0 +1,117 @@
+#include "tandem/report/records.h"
+
+#include <cmath>
+
+namespace tandem::records {
+
+using nlohmann::json;
+
+json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json to_json(const Train& r) {
+  return {{"kind", "train"},          {"step", r.step},
+          {"batch", r.batch},         {"loss", r.loss},
+          {"lr", float(r.lr)},        {"grad_norm", r.grad_norm},
+          {"tokens", r.tokens},       {"tokens_per_s", r.tokens_per_s},
+          {"elapsed_s", r.elapsed_s}, {"skipped", r.skipped}};
+}
+
+json to_json(const Eval& r) {
+  return {{"kind", "eval"},          {"phase", r.phase},
+          {"step", r.step},          {"level", r.level},
+          {"problems", r.problems},  {"accuracy", r.accuracy},
+          {"format_rate", r.format_rate}, {"mean_tokens", r.mean_tokens},
+          {"final", r.final}};
+}
+
+json to_json(const Grpo& r) {
+  return {{"kind", "grpo"},
+          {"step", r.step},
+          {"reward_mean", r.reward_mean},
+          {"reward_std", r.reward_std},
+          {"accuracy", r.accuracy},
+          {"format_rate", r.format_rate},
+          {"mean_length", r.mean_length},
+          {"loss", r.loss},
+          {"entropy", r.entropy},
+          {"kl", r.kl},
+          {"clip_fraction", r.clip_fraction},
+          {"ratio", r.ratio},
+          {"grad_norm", r.grad_norm},
+          {"skipped", r.skipped},
+          {"groups_used", r.groups_used},
+          {"rollout_tokens_per_s", r.rollout_tokens_per_s},
+          {"update_tokens_per_s", r.update_tokens_per_s},
+          {"lr", float(r.lr)}};
+}
+
+json to_json(const Checkpoint& r) {
+  return {{"kind", "checkpoint"}, {"step", r.step}, {"dir", r.dir}, {"seconds", r.seconds}};
+}
+
+json to_json(const Event& r) {
+  json j = r.details.is_object() ? r.details : json::object();
+  j["kind"] = "event";
+  j["event"] = r.event;
+  j["step"] = r.step;
+  return j;
+}
+
+namespace {
+// A number field: 0 when absent, NaN when null (written from a NaN or an infinity).
+double num(const json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end()) return 0;
+  return it->is_number() ? it->get<double>() : std::nan("");
+}
+int64_t count(const json& j, const char* key) {
+  const double v = num(j, key);
+  return std::isfinite(v) ? int64_t(v) : 0;
+}
+
+template <class Record, class Read>
+std::vector<Record> of_kind(const std::vector<json>& all, const char* kind, Read read) {
+  std::vector<Record> out;
+  for (const json& j : all)
+    if (j.is_object() && j.value("kind", "") == kind) out.push_back(read(j));
+  return out;
+}
+}  // namespace
+
+std::vector<Train> train_records(const std::vector<json>& all) {
+  return of_kind<Train>(all, "train", [](const json& j) {
+    return Train{count(j, "step"), count(j, "batch"), num(j, "loss"),
+                 num(j, "lr"), num(j, "grad_norm"), count(j, "tokens"),
+                 num(j, "tokens_per_s"), num(j, "elapsed_s"),
+                 j.value("skipped", false)};
+  });
+}
+
+std::vector<Eval> eval_records(const std::vector<json>& all) {
+  return of_kind<Eval>(all, "eval", [](const json& j) {
+    return Eval{j.value("phase", "sft"),       count(j, "step"),
+                int(count(j, "level")),           int(count(j, "problems")),
+                num(j, "accuracy"),      num(j, "format_rate"),
+                num(j, "mean_tokens"),   j.value("final", false)};
+  });
+}
+
+std::vector<Grpo> grpo_records(const std::vector<json>& all) {
+  return of_kind<Grpo>(all, "grpo", [](const json& j) {
+    Grpo r;
+    r.step = count(j, "step");
+    r.reward_mean = num(j, "reward_mean"), r.reward_std = num(j, "reward_std");
+    r.accuracy = num(j, "accuracy"), r.format_rate = num(j, "format_rate");
+    r.mean_length = num(j, "mean_length"), r.loss = num(j, "loss");
+    r.entropy = num(j, "entropy"), r.kl = num(j, "kl");
+    r.clip_fraction = num(j, "clip_fraction"), r.ratio = num(j, "ratio");
+    r.grad_norm = num(j, "grad_norm"), r.skipped = int(count(j, "skipped"));
+    r.groups_used = int(count(j, "groups_used"));
+    r.rollout_tokens_per_s = num(j, "rollout_tokens_per_s");
+    r.update_tokens_per_s = num(j, "update_tokens_per_s");
+    r.lr = num(j, "lr");
+    return r;
+  });
+}
+
+}  // namespace tandem::records

@@ -1,0 +1,77 @@
+#pragma once
+// Every kind of record in metrics.jsonl, defined once: the recipes write these and the report
+// writers read them back, so a field has one name and one meaning. One JSON object per line,
+// "kind" first in meaning (keys are written sorted); NaN and infinity, which JSON lacks, are null.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tandem::records {
+
+// One supervised optimizer step.
+struct Train {
+  int64_t step = 0;
+  int64_t batch = 0;         // data position of the step's batch
+  double loss = 0;           // mean NLL per target token
+  double lr = 0;
+  double grad_norm = 0;      // before clipping
+  int64_t tokens = 0;        // trained on so far, over the whole run
+  double tokens_per_s = 0;   // this process
+  double elapsed_s = 0;
+  bool skipped = false;
+};
+
+// Held-out accuracy of one level, greedy decoding.
+struct Eval {
+  std::string phase = "sft";  // the model evaluated: "sft" (supervised) or "grpo"
+  int64_t step = 0;
+  int level = 0;
+  int problems = 0;
+  double accuracy = 0;
+  double format_rate = 0;
+  double mean_tokens = 0;  // completion length
+  bool final = false;      // a before/after evaluation of the demo, on its full problem count
+};
+
+// One GRPO step: the rollouts and the policy update made from them.
+struct Grpo {
+  int64_t step = 0;
+  double reward_mean = 0, reward_std = 0;
+  double accuracy = 0, format_rate = 0, mean_length = 0;
+  double loss = 0, entropy = 0, kl = 0, clip_fraction = 0, ratio = 0, grad_norm = 0;
+  int skipped = 0;      // updates not applied (non-finite)
+  int groups_used = 0;  // groups whose rewards differed
+  double rollout_tokens_per_s = 0, update_tokens_per_s = 0;
+  double lr = 0;
+};
+
+struct Checkpoint {
+  int64_t step = 0;
+  std::string dir;
+  double seconds = 0;  // to write it
+};
+
+// Something that happened once (resume, nonfinite, spike_rollback, abort, stop,
+// checkpoint_failed); `details` are the event's own fields, written beside these.
+struct Event {
+  std::string event;
+  int64_t step = 0;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+nlohmann::json to_json(const Train& r);
+nlohmann::json to_json(const Eval& r);
+nlohmann::json to_json(const Grpo& r);
+nlohmann::json to_json(const Checkpoint& r);
+nlohmann::json to_json(const Event& r);
+
+// The records of one kind in `all` (as read_metrics returns them), in file order.
+std::vector<Train> train_records(const std::vector<nlohmann::json>& all);
+std::vector<Eval> eval_records(const std::vector<nlohmann::json>& all);
+std::vector<Grpo> grpo_records(const std::vector<nlohmann::json>& all);
+
+// A double for JSON, where NaN and infinity do not exist: those become null.
+nlohmann::json finite_or_null(double v);
+
+}  // namespace tandem::records

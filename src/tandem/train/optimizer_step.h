@@ -1,0 +1,21 @@
+#pragma once
+// The one place the weights change, for every recipe (supervised training and GRPO alike):
+//   gradients summed over ranks -> global-norm clip -> finite check -> AdamW.
+// A non-finite loss or gradient would poison the weights and both moments for good, so such a
+// step is skipped (and reported), never applied.
+#include "tandem/comm/communicator.h"
+#include "tandem/model/transformer.h"
+#include "tandem/train/adamw.h"
+
+namespace tandem {
+
+struct UpdateOutcome {
+  double grad_norm = 0;  // global, before clipping
+  bool applied = false;  // false: loss or gradient not finite, nothing changed
+};
+
+// `loss` is the step's loss as summed over ranks by the caller (only its finiteness matters).
+UpdateOutcome optimizer_step(Transformer& model, AdamW& optimizer, Communicator& comm, float lr,
+                             float max_grad_norm, double loss);
+
+}  // namespace tandem
