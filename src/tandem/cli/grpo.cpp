@@ -11,11 +11,10 @@
 #include "tandem/recipes/grpo_report.h"
 
 namespace tandem::cli {
+namespace {
 
-void add_grpo_command(CLI::App& app) {
-  auto c = std::make_shared<GrpoRunConfig>();
-  auto eps_high = std::make_shared<double>(-1);
-  auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model");
+// Where the run starts and what it writes, the rollouts (prompts, sampling) and the optimizer.
+void add_run_flags(CLI::App* cmd, GrpoRunConfig* c) {
   cmd->add_option("--init-from", c->init_from, "Model directory to improve (e.g. runs/demo/model)")
       ->required();
   cmd->add_option("--out", c->out_dir, "Run directory")->capture_default_str();
@@ -46,6 +45,12 @@ void add_grpo_command(CLI::App& app) {
       ->check(kNonNegative);
   cmd->add_option("--warmup", c->warmup, "Warmup steps")->capture_default_str()->check(kNonNegative);
   cmd->add_option("--max-grad-norm", c->max_grad_norm, "Global-norm clip (0: off)")->capture_default_str();
+}
+
+// The policy objective: clip range, KL penalty, how token losses are aggregated, how
+// advantages are scaled, and which groups and completions count. --epsilon-high is held in
+// eps_high (negative: not given) because its default is whatever --epsilon ends up as.
+void add_objective_flags(CLI::App* cmd, GrpoRunConfig* c, double* eps_high) {
   cmd->add_option("--epsilon", c->objective.epsilon, "Clip range (low side)")->capture_default_str()
       ->check(kPositive);
   cmd->add_option("--epsilon-high", *eps_high, "Clip range, high side (clip-higher); default = epsilon");
@@ -65,6 +70,10 @@ void add_grpo_command(CLI::App& app) {
                 "Skip groups whose rewards are all equal")->capture_default_str();
   cmd->add_flag("--mask-truncated", c->objective.mask_truncated,
                 "Completions that hit the length limit count for nothing");
+}
+
+// Held-out evaluations, checkpoints and resuming.
+void add_evaluation_flags(CLI::App* cmd, GrpoRunConfig* c) {
   cmd->add_option("--eval-every", c->eval_every, "Steps between held-out evaluations (0: none)")
       ->capture_default_str();
   cmd->add_option("--eval-problems", c->eval_problems,
@@ -79,6 +88,18 @@ void add_grpo_command(CLI::App& app) {
       ->check(kNonNegative);
   cmd->add_flag("--resume", c->resume,
                 "Continue from the newest checkpoint in --out that verifies (same flags)");
+}
+
+}  // namespace
+
+void add_grpo_command(CLI::App& app) {
+  auto c = std::make_shared<GrpoRunConfig>();
+  auto eps_high = std::make_shared<double>(-1);
+  auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model");
+  // Flags are declared in the order --help lists them.
+  add_run_flags(cmd, c.get());
+  add_objective_flags(cmd, c.get(), eps_high.get());
+  add_evaluation_flags(cmd, c.get());
   cmd->callback([c, eps_high] {
     if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
     ConsoleReporter reporter = console();
