@@ -98,11 +98,11 @@ TEST_P(AttentionTest, DecodeMatchesReferenceAndIgnoresCacheBeyondLength) {
     const double scale = 1.0 / std::sqrt(double(D));
     DeviceBuffer dq = upload(be(), q), dk = upload(be(), kc), dv = upload(be(), vc);
     DeviceBuffer dl = upload(be(), lens), out = poisoned(be(), q.size());
-    be().attention_decode(out.as(), dq.as(), dk.as(), dv.as(), dl.as<int32_t>(), B, max_T, Hq, Hkv,
-                          D, float(scale));
+    be().attention_decode(out.as(), dq.as(), dk.as(), dv.as(), nullptr, dl.as<int32_t>(), B, B,
+                          max_T, Hq, Hkv, D, float(scale));
     expect_close(
         download(be(), out, q.size()),
-        ref::attention_decode(to_d(q), to_d(kc), to_d(vc), lens, B, max_T, Hq, Hkv, D, scale),
+        ref::attention_decode(to_d(q), to_d(kc), to_d(vc), {}, lens, B, max_T, Hq, Hkv, D, scale),
         kAttention, fmt::format("attention_decode Hq={} Hkv={} D={}", Hq, Hkv, D));
   }
 }
@@ -129,12 +129,55 @@ TEST_P(AttentionTest, DecodeEqualsLastRowOfForward) {
     }
     DeviceBuffer dql = upload(be(), q_last), dlens = upload(be(), std::vector<int32_t>(s.B, s.T));
     DeviceBuffer dec = poisoned(be(), q_last.size());
-    be().attention_decode(dec.as(), dql.as(), dk.as(), dv.as(), dlens.as<int32_t>(), s.B, s.T, s.Hq,
-                          s.Hkv, s.D, scale);
+    be().attention_decode(dec.as(), dql.as(), dk.as(), dv.as(), nullptr, dlens.as<int32_t>(), s.B,
+                          s.B, s.T, s.Hq, s.Hkv, s.D, scale);
     const std::vector<float> got = download(be(), dec, q_last.size());
     expect_close(got, to_d(want), kAttention, "decode vs forward " + str(s));
     if (GetParam() == "cpu") {
       EXPECT_TRUE(same_bits(got, want)) << "decode vs forward " << str(s);
+    }
+  }
+}
+
+// A prompt prefilled through the cache, whole or in chunks (rows of one slot with lens
+// start+1 .. start+n), gives the causal forward's rows; other slots' caches are not read. On the
+// CPU backend the bits are the forward's, whatever the chunking.
+TEST_P(AttentionTest, CachedRowsOfOneSlotAreCausalAttention) {
+  for (const Shape& s : {Shape{1, 5, 2, 1, 16}, Shape{1, 70, 4, 2, 64}, Shape{1, 131, 2, 2, 32}}) {
+    const int slots = 3, target = 1, T = s.T;
+    const size_t row_q = size_t(s.Hq) * s.D, row_k = size_t(s.Hkv) * s.D;
+    const float scale = 1.0f / std::sqrt(float(s.D));
+    const std::vector<float> q = randn(T * row_q, 2.0f), k = randn(T * row_k), v = randn(T * row_k);
+    DeviceBuffer dq = upload(be(), q), dk = upload(be(), k), dv = upload(be(), v);
+    DeviceBuffer out = poisoned(be(), q.size()), lse = poisoned(be(), size_t(s.Hq) * T);
+    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), 1, T, s.Hq, s.Hkv, s.D,
+                           scale);
+    const std::vector<float> want = download(be(), out, q.size());
+    // The cache: the sequence in slot 1, NaN in the others.
+    std::vector<float> kc(slots * T * row_k, NAN), vc(slots * T * row_k, NAN);
+    std::copy(k.begin(), k.end(), kc.begin() + target * T * row_k);
+    std::copy(v.begin(), v.end(), vc.begin() + target * T * row_k);
+    DeviceBuffer dkc = upload(be(), kc), dvc = upload(be(), vc);
+    for (int chunk : {T, 32, 7}) {
+      std::vector<float> got;
+      for (int start = 0; start < T; start += chunk) {
+        const int n = std::min(chunk, T - start);
+        std::vector<int32_t> slot(n, target), lens(n);
+        for (int i = 0; i < n; ++i) lens[i] = start + i + 1;
+        DeviceBuffer dslot = upload(be(), slot), dlens = upload(be(), lens);
+        DeviceBuffer dqc = upload(be(), std::vector<float>(q.begin() + start * row_q,
+                                                           q.begin() + (start + n) * row_q));
+        DeviceBuffer o = poisoned(be(), n * row_q);
+        be().attention_decode(o.as(), dqc.as(), dkc.as(), dvc.as(), dslot.as<int32_t>(),
+                              dlens.as<int32_t>(), n, slots, T, s.Hq, s.Hkv, s.D, scale);
+        const std::vector<float> part = download(be(), o, n * row_q);
+        got.insert(got.end(), part.begin(), part.end());
+      }
+      const std::string what = fmt::format("chunks of {} {}", chunk, str(s));
+      expect_close(got, to_d(want), kAttention, what);
+      if (GetParam() == "cpu") {
+        EXPECT_TRUE(same_bits(got, want)) << what;
+      }
     }
   }
 }
@@ -144,9 +187,15 @@ TEST_P(AttentionTest, BadArgumentsThrowWithOpName) {
   expect_op_error("attention_forward", [&] {
     be().attention_forward(a.as(), a.as(), a.as(), a.as(), a.as(), 1, 2, 3, 2, 16, 1.0f);
   });
-  DeviceBuffer lens = upload(be(), std::vector<int32_t>{9});
+  DeviceBuffer lens = upload(be(), std::vector<int32_t>{9}), ok = upload(be(), std::vector<int32_t>{4});
   expect_op_error("attention_decode", [&] {
-    be().attention_decode(a.as(), a.as(), a.as(), a.as(), lens.as<int32_t>(), 1, 8, 2, 2, 16, 1.0f);
+    be().attention_decode(a.as(), a.as(), a.as(), a.as(), nullptr, lens.as<int32_t>(), 1, 1, 8, 2,
+                          2, 16, 1.0f);
+  });
+  DeviceBuffer slot = upload(be(), std::vector<int32_t>{3});
+  expect_op_error("attention_decode", [&] {  // slot 3 of 2
+    be().attention_decode(a.as(), a.as(), a.as(), a.as(), slot.as<int32_t>(), ok.as<int32_t>(), 1,
+                          2, 8, 2, 2, 16, 1.0f);
   });
 }
 

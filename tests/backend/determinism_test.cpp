@@ -220,8 +220,8 @@ TEST_P(DeterminismTest, RowIndependentOfBatchPosition) {
     const int B = int(lens.size());
     DeviceBuffer dq = upload(be(), qq), dk = upload(be(), kk), dv = upload(be(), vv);
     DeviceBuffer dl = upload(be(), lens), out(be(), qq.size() * 4);
-    be().attention_decode(out.as(), dq.as(), dk.as(), dv.as(), dl.as<int32_t>(), B, T, Hq, Hkv, D,
-                          0.2f);
+    be().attention_decode(out.as(), dq.as(), dk.as(), dv.as(), nullptr, dl.as<int32_t>(), B, B, T,
+                          Hq, Hkv, D, 0.2f);
     return download(be(), out, qq.size());
   };
   const std::vector<float> q3(q.begin(), q.begin() + 3 * qd);

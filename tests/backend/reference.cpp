@@ -155,18 +155,18 @@ void attention_backward(Vec& dq, Vec& dk, Vec& dv, const Vec& dout, const Vec& q
     }
 }
 
-Vec attention_decode(const Vec& q, const Vec& k_cache, const Vec& v_cache, const IVec& lens, int B,
-                     int max_T, int Hq, int Hkv, int D, double scale) {
+Vec attention_decode(const Vec& q, const Vec& k_cache, const Vec& v_cache, const IVec& slot,
+                     const IVec& lens, int B, int max_T, int Hq, int Hkv, int D, double scale) {
   Vec out(size_t(B) * Hq * D, 0);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < Hq; ++h) {
-      const int hk = h / (Hq / Hkv), len = lens[b];
+      const int hk = h / (Hq / Hkv), len = lens[b], c = slot.empty() ? b : slot[b];
       Vec s(len);
       double mx = -std::numeric_limits<double>::infinity(), z = 0;
       for (int j = 0; j < len; ++j) {
         double acc = 0;
         for (int d = 0; d < D; ++d)
-          acc += double(q[(size_t(b) * Hq + h) * D + d]) * k_cache[at(b, j, hk, d, max_T, Hkv, D)];
+          acc += double(q[(size_t(b) * Hq + h) * D + d]) * k_cache[at(c, j, hk, d, max_T, Hkv, D)];
         s[j] = acc * scale;
         mx = std::max(mx, s[j]);
       }
@@ -174,7 +174,7 @@ Vec attention_decode(const Vec& q, const Vec& k_cache, const Vec& v_cache, const
       for (int d = 0; d < D; ++d) {
         double acc = 0;
         for (int j = 0; j < len; ++j)
-          acc += std::exp(s[j] - mx) / z * v_cache[at(b, j, hk, d, max_T, Hkv, D)];
+          acc += std::exp(s[j] - mx) / z * v_cache[at(c, j, hk, d, max_T, Hkv, D)];
         out[(size_t(b) * Hq + h) * D + d] = acc;
       }
     }

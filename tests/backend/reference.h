@@ -36,9 +36,10 @@ void attention_forward(Vec& out, Vec& lse, const Vec& q, const Vec& k, const Vec
 // Straight from the probability matrix (no lse trick): dq(B,T,Hq,D), dk, dv(B,T,Hkv,D).
 void attention_backward(Vec& dq, Vec& dk, Vec& dv, const Vec& dout, const Vec& q, const Vec& k,
                         const Vec& v, int B, int T, int Hq, int Hkv, int D, double scale);
-// q(B,Hq,D), caches (B,max_T,Hkv,D), lens(B) -> out(B,Hq,D).
-Vec attention_decode(const Vec& q, const Vec& k_cache, const Vec& v_cache, const IVec& lens, int B,
-                     int max_T, int Hq, int Hkv, int D, double scale);
+// q(n,Hq,D), caches (slots,max_T,Hkv,D), slot(n) (empty: row b reads slot b), lens(n)
+// -> out(n,Hq,D): row b attends to positions [0, lens[b]) of its slot's cache.
+Vec attention_decode(const Vec& q, const Vec& k_cache, const Vec& v_cache, const IVec& slot,
+                     const IVec& lens, int n, int max_T, int Hq, int Hkv, int D, double scale);
 
 Vec swiglu_forward(const Vec& gate, const Vec& up);
 void swiglu_backward(Vec& dgate, Vec& dup, const Vec& dout, const Vec& gate, const Vec& up);

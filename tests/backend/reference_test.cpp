@@ -111,7 +111,7 @@ TEST(ReferenceTest, DecodeIsTheLastRowOfForward) {
   for (int b = 0; b < B; ++b)
     q_last.insert(q_last.end(), q.begin() + ((b * T + T - 1) * Hq) * D,
                   q.begin() + ((b * T + T) * Hq) * D);
-  const Vec dec = ref::attention_decode(q_last, k, v, {T, T}, B, T, Hq, Hkv, D, 0.5);
+  const Vec dec = ref::attention_decode(q_last, k, v, {}, {T, T}, B, T, Hq, Hkv, D, 0.5);
   for (int b = 0; b < B; ++b)
     for (int i = 0; i < Hq * D; ++i)
       EXPECT_NEAR(dec[b * Hq * D + i], out[(b * T + T - 1) * Hq * D + i], 1e-14);

@@ -49,9 +49,9 @@ class ServeOnlyBackend : public Backend {
     in_->attention_forward(out, lse, q, k, v, B, T, Hq, Hkv, D, scale);
   }
   void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache,
-                        const int32_t* lens, int B, int max_T, int Hq, int Hkv, int D,
-                        float scale) override {
-    in_->attention_decode(out, q, k_cache, v_cache, lens, B, max_T, Hq, Hkv, D, scale);
+                        const int32_t* slot, const int32_t* lens, int n, int slots, int max_T,
+                        int Hq, int Hkv, int D, float scale) override {
+    in_->attention_decode(out, q, k_cache, v_cache, slot, lens, n, slots, max_T, Hq, Hkv, D, scale);
   }
   void swiglu_forward(float* out, const float* gate, const float* up, size_t n) override {
     in_->swiglu_forward(out, gate, up, n);

@@ -192,8 +192,8 @@ TEST(cuda, DecodeMatchesForwardBits) {
     std::vector<int32_t> lens(B, t + 1);
     auto dqt = d.upload(qt), dlens = d.upload(lens);
     DeviceBuffer o(*d.be, qt.size() * 4);
-    d.be->attention_decode(o.as(), dqt.as(), dk.as(), dv.as(), dlens.as<int32_t>(), B, T, Hq, Hkv,
-                           D, scale);
+    d.be->attention_decode(o.as(), dqt.as(), dk.as(), dv.as(), nullptr, dlens.as<int32_t>(), B, B, T,
+                           Hq, Hkv, D, scale);
     EXPECT_TRUE(same_bits(d.download(o, qt.size()), want)) << "position " << t;
   }
 }

@@ -104,11 +104,15 @@ class Backend {
                                   const float* q, const float* k, const float* v, const float* out,
                                   const float* lse, int B, int T, int Hq, int Hkv, int D,
                                   float scale);
-  // One new query per sequence against a KV cache: q(B,Hq,D), caches (B,max_T,Hkv,D),
-  // sequence b attends to positions [0, lens[b]). out(B,Hq,D).
+  // Query rows against KV caches: q(n,Hq,D), caches (slots,max_T,Hkv,D); row i attends to
+  // positions [0, lens[i]) of the cache of slot[i] (slot null: row i reads slot i). out(n,Hq,D).
+  // A decode step passes one row per sequence; a prompt (or a chunk of one) passes its rows of
+  // one slot with lens start+1 .. start+n, which is causal attention. A row's result must not
+  // depend on the other rows (so a prompt gives the same bits whole or in chunks).
   virtual void attention_decode(float* out, const float* q, const float* k_cache,
-                                const float* v_cache, const int32_t* lens, int B, int max_T,
-                                int Hq, int Hkv, int D, float scale) = 0;
+                                const float* v_cache, const int32_t* slot, const int32_t* lens,
+                                int n, int slots, int max_T, int Hq, int Hkv, int D,
+                                float scale) = 0;
 
   // out = silu(gate) * up, elementwise over n; out may alias gate or up.
   // Backward overwrites dgate and dup (Op::SwigluBackward).

@@ -6,8 +6,8 @@
 
 namespace tandem {
 
-Engine::Engine(Decoder& decoder, const Tokenizer* tokenizer)
-    : decoder_(decoder), tok_(tokenizer), slot_(decoder.slots()),
+Engine::Engine(Decoder& decoder, const Tokenizer* tokenizer, EngineConfig config)
+    : decoder_(decoder), tok_(tokenizer), cfg_(config), slot_(decoder.slots()),
       logits_(size_t(decoder.slots()) * decoder.vocab_size()) {}
 
 Engine::Id Engine::submit(Request request) {
@@ -25,7 +25,7 @@ Engine::Id Engine::submit(Request request) {
                "[generate] stop strings need an engine with a tokenizer");
   std::lock_guard lock(mutex_);
   const Id id = next_id_++;
-  inbox_.push_back({id, std::move(request), {}, {}, 0});
+  inbox_.push_back({id, std::move(request), {}, {}, 0, -1, {}});
   ++queued_;
   work_.notify_one();
   return id;
@@ -37,9 +37,17 @@ void Engine::cancel(Id id) {
   work_.notify_one();
 }
 
+void Engine::cancel_all() {
+  std::lock_guard lock(mutex_);
+  cancel_everything_ = true;
+  work_.notify_one();
+}
+
 void Engine::wait_for_work() {
   std::unique_lock lock(mutex_);
-  work_.wait(lock, [&] { return !inbox_.empty() || !cancels_.empty() || woken_; });
+  work_.wait(lock, [&] {
+    return !inbox_.empty() || !cancels_.empty() || cancel_everything_ || woken_;
+  });
   woken_ = false;
 }
 
@@ -52,12 +60,19 @@ void Engine::wake() {
 void Engine::take_inbox() {
   std::vector<Active> arrived;
   std::vector<Id> cancels;
+  bool everything = false;
   {
     std::lock_guard lock(mutex_);
     arrived.swap(inbox_);
     cancels.swap(cancels_);
+    std::swap(everything, cancel_everything_);
   }
   for (Active& a : arrived) queue_.push_back(std::move(a));
+  if (everything) {
+    for (const Active& a : queue_) cancels.push_back(a.id);
+    for (const auto& s : slot_)
+      if (s) cancels.push_back(s->id);
+  }
   for (Id id : cancels) {
     for (auto it = queue_.begin(); it != queue_.end(); ++it)
       if (it->id == id) {
@@ -66,11 +81,10 @@ void Engine::take_inbox() {
         --queued_;
         break;
       }
-    for (auto& s : slot_)
-      if (s && s->id == id) {
-        finish(*s, Completion::Finish::Cancelled);
-        s.reset();
-        --running_;
+    for (int s = 0; s < slots(); ++s)
+      if (slot_[s] && slot_[s]->id == id) {
+        finish(*slot_[s], Completion::Finish::Cancelled);
+        release(s);
       }
   }
 }
@@ -87,13 +101,67 @@ void Engine::admit(int slot) {
       finish(a, Completion::Finish::Length);
       continue;
     }
-    const std::vector<float> first = decoder_.prefill(slot, a.request.prompt);
-    slot_[slot] = std::move(a);
-    ++running_;
-    if (accept(slot, first)) return;
-    slot_[slot].reset();
-    --running_;
+    if (start(slot, std::move(a))) return;
   }
+}
+
+// Puts `a` in `slot`. Its prompt is copied from a slot that holds the same one, or prefilled now
+// (no budget), or left to prefill_chunks() (a budget); once prefilled it samples its first token.
+// Returns false when the request finished on that token.
+bool Engine::start(int slot, Active a) {
+  slot_[slot] = std::move(a);
+  ++running_;
+  Active& s = *slot_[slot];
+  s.prefilled = 0;
+  if (!(cfg_.reuse_prompts && reuse_prompt(slot, s))) {
+    if (cfg_.prefill_chunk > 0) return true;
+    s.first_logits = decoder_.prefill(slot, s.request.prompt);
+    s.prefilled = int(s.request.prompt.size());
+  }
+  if (accept(slot, s.first_logits)) return true;
+  release(slot);
+  return false;
+}
+
+bool Engine::reuse_prompt(int slot, Active& a) {
+  for (int t = 0; t < slots(); ++t) {
+    const std::optional<Active>& src = slot_[t];
+    if (t == slot || !src || src->prefilling() || src->first_logits.empty() ||
+        src->request.prompt != a.request.prompt)
+      continue;
+    decoder_.copy_prefix(t, slot, int(a.request.prompt.size()));
+    a.first_logits = src->first_logits;
+    a.prefilled = int(a.request.prompt.size());
+    return true;
+  }
+  return false;
+}
+
+// At most prefill_chunk prompt tokens this step, oldest request first; a prompt finished here
+// samples its first token and joins the next decode.
+void Engine::prefill_chunks() {
+  std::vector<int> waiting;
+  for (int s = 0; s < slots(); ++s)
+    if (slot_[s] && slot_[s]->prefilling()) waiting.push_back(s);
+  std::sort(waiting.begin(), waiting.end(),
+            [&](int a, int b) { return slot_[a]->id < slot_[b]->id; });
+  int budget = cfg_.prefill_chunk;
+  for (int s : waiting) {
+    if (budget <= 0) break;
+    Active& a = *slot_[s];
+    const int n = int(a.request.prompt.size()), c = std::min(n - a.prefilled, budget);
+    std::vector<float> logits =
+        decoder_.prefill(s, std::span(a.request.prompt).subspan(a.prefilled, c), a.prefilled);
+    a.prefilled += c, budget -= c;
+    if (a.prefilling()) continue;
+    a.first_logits = std::move(logits);
+    if (!accept(s, a.first_logits)) release(s);
+  }
+}
+
+void Engine::release(int slot) {
+  slot_[slot].reset();
+  --running_;
 }
 
 bool Engine::accept(int slot, std::span<const float> logits) {
@@ -136,18 +204,17 @@ bool Engine::step() {
   take_inbox();
   for (int s = 0; s < slots(); ++s)
     if (!slot_[s]) admit(s);
-  if (running_ == 0) return !queue_.empty();
+  if (cfg_.prefill_chunk > 0) prefill_chunks();
   std::vector<int32_t> next(slots(), 0);
   std::vector<bool> active(slots(), false);
+  bool any = false;
   for (int s = 0; s < slots(); ++s)
-    if (slot_[s]) next[s] = slot_[s]->next, active[s] = true;
+    if (slot_[s] && !slot_[s]->prefilling()) next[s] = slot_[s]->next, active[s] = any = true;
+  if (!any) return running_ > 0 || !queue_.empty();
   decoder_.decode(next, active, logits_.data());
   const size_t V = decoder_.vocab_size();
   for (int s = 0; s < slots(); ++s)
-    if (active[s] && !accept(s, std::span<const float>(logits_.data() + s * V, V))) {
-      slot_[s].reset();
-      --running_;
-    }
+    if (active[s] && !accept(s, std::span<const float>(logits_.data() + s * V, V))) release(s);
   return running_ > 0 || !queue_.empty();
 }
 

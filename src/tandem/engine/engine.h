@@ -22,11 +22,23 @@
 
 namespace tandem {
 
+struct EngineConfig {
+  // Prompt tokens prefilled per step, over all slots. 0: a request's whole prompt is prefilled
+  // when it takes a slot (batch work: generate, evaluation, rollouts). A server sets a budget
+  // (e.g. 256) so a long prompt is prefilled in chunks between decode steps instead of stalling
+  // every running stream for its whole length.
+  int prefill_chunk = 0;
+  // A request whose prompt equals one a running slot was prefilled with copies that slot's KV
+  // cache and first-token logits instead of computing them again: the same bits, G times less
+  // prefill for GRPO's groups and for n > 1 choices.
+  bool reuse_prompts = true;
+};
+
 class Engine {
  public:
   using Id = uint64_t;
   // tokenizer (optional) gives completions their text and makes stop strings possible.
-  explicit Engine(Decoder& decoder, const Tokenizer* tokenizer = nullptr);
+  explicit Engine(Decoder& decoder, const Tokenizer* tokenizer = nullptr, EngineConfig config = {});
 
   // Queues a request. Throws tandem::Error, before queuing, for a prompt that is empty, holds a
   // token outside the vocabulary or leaves no room in a slot, and for stop strings without a
@@ -35,6 +47,7 @@ class Engine {
   // The request ends at the next step with Finish::Cancelled (queued or running); unknown or
   // finished ids are ignored.
   void cancel(Id id);
+  void cancel_all();  // every queued and running request (a server shutting down)
 
   // One round: admits queued requests into free slots (prefill and first token), then one decode
   // step for every running sequence. Returns false when nothing is queued or running.
@@ -47,7 +60,7 @@ class Engine {
   int slots() const { return decoder_.slots(); }
   int max_len() const { return decoder_.max_len(); }
   size_t queued() const { return queued_.load(); }  // submitted, not yet in a slot
-  int running() const { return running_.load(); }   // slots busy
+  int running() const { return running_.load(); }   // slots busy (prefilling or decoding)
 
  private:
   struct Active {
@@ -55,15 +68,23 @@ class Engine {
     Request request;
     Completion completion;
     std::optional<TextStream> text;
-    int32_t next = 0;  // the token fed at the next decode
+    int32_t next = 0;      // the token fed at the next decode
+    int prefilled = -1;    // prompt tokens in the slot's cache; -1: not yet in a slot
+    std::vector<float> first_logits;  // what the prompt predicts (kept for prompt reuse)
+    bool prefilling() const { return prefilled < int(request.prompt.size()); }
   };
   void take_inbox();
   void admit(int slot);
+  bool start(int slot, Active a);            // prefill in one go (no budget); false: done at once
+  bool reuse_prompt(int slot, Active& a);    // copies a running slot's identical prompt
+  void prefill_chunks();                     // the step's prompt-token budget
+  void release(int slot);
   bool accept(int slot, std::span<const float> logits);  // false when the sequence is done
   void finish(Active& a, Completion::Finish why);
 
   Decoder& decoder_;
   const Tokenizer* tok_;
+  EngineConfig cfg_;
   std::vector<std::optional<Active>> slot_;  // the sequence each slot holds
   std::deque<Active> queue_;                 // admitted in order
   std::vector<float> logits_;                // (slots, V) host copy of the last decode
@@ -72,6 +93,7 @@ class Engine {
   std::condition_variable work_;
   std::vector<Active> inbox_;
   std::vector<Id> cancels_;
+  bool cancel_everything_ = false;
   Id next_id_ = 1;
   bool woken_ = false;
   std::atomic<size_t> queued_{0};

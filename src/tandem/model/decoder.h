@@ -1,7 +1,9 @@
 #pragma once
-// Inference with a KV cache over a model's weights: prefill a slot with a prompt, then add
-// one token to every slot per decode() call. Slots are independent sequences of different lengths;
-// the generation engine (model/generate.h) refills finished slots with new prompts.
+// Inference with a KV cache over a model's weights. Each slot holds one sequence; prefill() runs a
+// prompt (whole or in chunks) into a slot, decode() adds one token to every active slot at once.
+// Every attention, prefill or decode, reads the cache (the kernel's attention_decode over rows of
+// any slots), so a prompt chunk and a decode step are the same computation row for row. The
+// generation engine (engine/engine.h) schedules requests over the slots.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -21,17 +23,22 @@ class Decoder {
   int length(int slot) const { return len_[slot]; }
   int vocab_size() const { return cfg_.vocab_size; }
 
-  // Resets `slot` and runs its prompt; returns the logits (V) that predict the next token.
-  std::vector<float> prefill(int slot, std::span<const int32_t> prompt);
+  // Runs `tokens` at positions [start, start + n) of `slot`, whose positions [0, start) hold the
+  // same sequence's earlier tokens (start 0 begins a new sequence). Returns the logits (V) that
+  // predict the token after the last one.
+  std::vector<float> prefill(int slot, std::span<const int32_t> tokens, int start = 0);
+  // `to` begins with positions [0, n) of `from` (the same prompt): a copy, no computation.
+  void copy_prefix(int from, int to, int n);
   // Appends tokens[s] to every slot s with active[s]; writes logits (slots, V) for those slots
-  // (rows of inactive slots are unspecified). Throws if an active slot is full.
+  // (rows of inactive slots are unspecified; their caches are untouched). Throws if an active
+  // slot is full.
   void decode(std::span<const int32_t> tokens, const std::vector<bool>& active, float* logits);
 
  private:
-  // Runs n rows through every block; k/v of row i land in the cache of slot[i] at position pos[i].
-  // When `prefill` is set the n rows are one sequence starting at position 0 (causal attention
-  // over themselves); otherwise each row attends to its slot's cache.
-  void run(int n, const int32_t* ids, const int32_t* slot, const int32_t* pos, bool prefill);
+  // Runs n rows through every block: row i is token ids[i] at position pos[i] of slot[i]; its
+  // k/v land in that slot's cache when write[i], and it attends to positions [0, pos[i]].
+  void run(int n, const int32_t* ids, const int32_t* slot, const int32_t* pos,
+           const std::vector<bool>& write);
   void plan(int n);
   BlockActs scratch_acts() const;
 
@@ -42,7 +49,7 @@ class Decoder {
   std::vector<int> len_;
   std::vector<DeviceBuffer> k_cache_, v_cache_;  // per layer: (slots, max_len, Hkv, D)
   int capacity_ = 0;
-  DeviceBuffer ids_, pos_, lens_;  // (n) int32
+  DeviceBuffer ids_, pos_, slot_, lens_;  // (n) int32
   // One scratch set for every layer: the residual stream x_ is updated in place.
   DeviceBuffer x_, ln_, rstd_, q_, k_, v_, qr_, kr_, att_, lse_, gate_, up_, logits_;
 };

@@ -203,14 +203,21 @@ void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float
   }
 }
 
-// q(B,Hq,D), caches (B,max_T,Hkv,D), lens(B) -> out(B,Hq,D). Same per-row steps as the forward.
+// q(B,Hq,D), caches (slots,max_T,Hkv,D), slot(B), lens(B) -> out(B,Hq,D). Same per-row steps as
+// the forward.
 void CpuBackend::attention_decode(float* out, const float* q, const float* k_cache,
-                                  const float* v_cache, const int32_t* lens, int B, int max_T,
-                                  int Hq, int Hkv, int D, float scale) {
+                                  const float* v_cache, const int32_t* slot, const int32_t* lens,
+                                  int B, int slots, int max_T, int Hq, int Hkv, int D,
+                                  float scale) {
   check_sizes("attention_decode", B, max_T, Hq, Hkv, D);
-  for (int b = 0; b < B; ++b)
+  TANDEM_CHECK(slot || B <= slots, "[attention_decode] {} rows without a slot map need {} slots",
+               B, slots);
+  for (int b = 0; b < B; ++b) {
     TANDEM_CHECK(lens[b] >= 0 && lens[b] <= max_T,
                  "[attention_decode] lens[{}] = {} not in [0, {}]", b, lens[b], max_T);
+    TANDEM_CHECK(!slot || (slot[b] >= 0 && slot[b] < slots),
+                 "[attention_decode] slot[{}] = {} not in [0, {})", b, slot ? slot[b] : 0, slots);
+  }
   const int group = Hq / Hkv;
   const int64_t tasks = int64_t(B) * Hkv;
   const int64_t ks = int64_t(Hkv) * D;
@@ -220,8 +227,9 @@ void CpuBackend::attention_decode(float* out, const float* q, const float* k_cac
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
       const int b = int(task / Hkv), hk = int(task % Hkv), len = lens[b];
-      const float* kh = k_cache + int64_t(b) * max_T * ks + int64_t(hk) * D;
-      const float* vh = v_cache + int64_t(b) * max_T * ks + int64_t(hk) * D;
+      const int64_t cache = int64_t(slot ? slot[b] : b) * max_T * ks + int64_t(hk) * D;
+      const float* kh = k_cache + cache;
+      const float* vh = v_cache + cache;
       std::fill(o.begin(), o.end(), 0.0f);
       std::fill(m.begin(), m.end(), kNegInf);
       std::fill(l.begin(), l.end(), 0.0f);

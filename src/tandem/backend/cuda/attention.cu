@@ -12,6 +12,7 @@
 // depends only on its own query and keys [0, n_keys), never on its neighbours in the block or the
 // batch. attention_decode runs the very same per-row routine, so a decode step reproduces the
 // bits of the forward's last row for the same q, k, v.
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -142,8 +143,8 @@ template <int NV>
 __global__ void __launch_bounds__(kThreads)
     attention_decode_kernel(float* __restrict__ out, const float* __restrict__ q,
                             const float* __restrict__ k_cache, const float* __restrict__ v_cache,
-                            const int32_t* __restrict__ lens, int max_T, int Hq, int Hkv, int D,
-                            float scale) {
+                            const int32_t* __restrict__ slot, const int32_t* __restrict__ lens,
+                            int max_T, int Hq, int Hkv, int D, float scale) {
   extern __shared__ float smem[];
   float* Ks = smem;
   float* Vs = Ks + kTile * padded(D);
@@ -159,7 +160,9 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t q_off = (int64_t(b) * Hq + h) * D;
   if (active)
     for (int d = lane; d < D; d += kWarp) q_s[d] = q[q_off + d];
-  const int64_t kv_off = (int64_t(b) * max_T * Hkv + kvh) * D;
+  // Row b reads the cache of slot[b] (row b's own when there is no slot map).
+  const int cache = slot ? slot[b] : b;
+  const int64_t kv_off = (int64_t(cache) * max_T * Hkv + kvh) * D;
   attend_row<NV>(q_s, active ? n_keys : 0, n_keys, k_cache + kv_off, v_cache + kv_off,
                  int64_t(Hkv) * D, D, scale, Ks, Vs, active ? out + q_off : nullptr, nullptr);
 }
@@ -344,37 +347,20 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // Calls f(std::integral_constant<int, NV>) for NV = ceil(D / 32): one kernel instantiation per
-// register budget, chosen at run time.
-template <typename F>
+// register budget, chosen at run time. Each level of the compile-time recursion tries one NV,
+// from 1 up to kMaxNV; a D that matches none (D <= 0, or D > 32 * kMaxNV) fails.
+template <int NV = 1, typename F>
 void dispatch_head_dim(const char* op, int D, F&& f) {
-  switch ((D + kWarp - 1) / kWarp) {
-    case 1:
-      f(std::integral_constant<int, 1>{});
-      break;
-    case 2:
-      f(std::integral_constant<int, 2>{});
-      break;
-    case 3:
-      f(std::integral_constant<int, 3>{});
-      break;
-    case 4:
-      f(std::integral_constant<int, 4>{});
-      break;
-    case 5:
-      f(std::integral_constant<int, 5>{});
-      break;
-    case 6:
-      f(std::integral_constant<int, 6>{});
-      break;
-    case 7:
-      f(std::integral_constant<int, 7>{});
-      break;
-    case 8:
-      f(std::integral_constant<int, 8>{});
-      break;
-    default:
-      fail_arg(op, "head dim D=" + std::to_string(D) + " is not supported (1.." +
-                       std::to_string(kWarp * kMaxNV) + ")");
+  static_assert(NV >= 1 && NV <= kMaxNV, "NV out of range");
+  if ((D + kWarp - 1) / kWarp == NV) {
+    f(std::integral_constant<int, NV>{});
+    return;
+  }
+  if constexpr (NV < kMaxNV) {
+    dispatch_head_dim<NV + 1>(op, D, f);
+  } else {
+    fail_arg(op, "head dim D=" + std::to_string(D) + " is not supported (1.." +
+                     std::to_string(kWarp * kMaxNV) + ")");
   }
 }
 
@@ -452,28 +438,47 @@ void CudaBackend::attention_backward(float* dq, float* dk, float* dv, const floa
 }
 
 void CudaBackend::attention_decode(float* out, const float* q, const float* k_cache,
-                                   const float* v_cache, const int32_t* lens, int B, int max_T,
-                                   int Hq, int Hkv, int D, float scale) {
+                                   const float* v_cache, const int32_t* slot, const int32_t* lens,
+                                   int B, int slots, int max_T, int Hq, int Hkv, int D,
+                                   float scale) {
   const char* op = "attention_decode";
   check_heads(op, B, max_T, Hq, Hkv, D);
   if (B == 0) return;
-  // Lengths live on the device; a kernel cannot throw, so bring the B lengths over and check
+  if (!slot && B > slots)
+    fail_arg(op, std::to_string(B) + " rows without a slot map need as many slots, got " +
+                     std::to_string(slots));
+  // Lengths and slots live on the device; a kernel cannot throw, so bring them over and check
   // them here. This waits for the stream, which a decode step does anyway to sample its token.
-  std::vector<int32_t> host_lens(B);
+  std::vector<int32_t> host_lens(B), host_slot(slot ? B : 0);
   to_host(host_lens.data(), lens, sizeof(int32_t) * size_t(B));
-  for (int b = 0; b < B; ++b)
+  if (slot) to_host(host_slot.data(), slot, sizeof(int32_t) * size_t(B));
+  for (int b = 0; b < B; ++b) {
     if (host_lens[b] < 0 || host_lens[b] > max_T)
       fail_arg(op, "lens[" + std::to_string(b) + "] = " + std::to_string(host_lens[b]) +
                        " not in [0, " + std::to_string(max_T) + "]");
+    if (slot && (host_slot[b] < 0 || host_slot[b] >= slots))
+      fail_arg(op, "slot[" + std::to_string(b) + "] = " + std::to_string(host_slot[b]) +
+                       " not in [0, " + std::to_string(slots) + ")");
+  }
   dispatch_head_dim(op, D, [&](auto nv) {
     constexpr int NV = decltype(nv)::value;
     const size_t smem = forward_smem(D);
     prepare_smem(op, attention_decode_kernel<NV>, smem, max_smem_optin_);
     const int G = Hq / Hkv;
-    const dim3 grid((G + kRows - 1) / kRows, Hkv, B);
-    attention_decode_kernel<NV><<<grid, kThreads, smem, stream_>>>(out, q, k_cache, v_cache, lens,
-                                                                   max_T, Hq, Hkv, D, scale);
-    TANDEM_CUDA_LAUNCH_CHECK(op);
+    // Rows go in grid.z, which holds at most 65535: a longer prompt is launched in pieces. Without
+    // a slot map, row b reads slot b, so a later piece passes its slots explicitly.
+    constexpr int kMaxRows = 65535;
+    for (int b0 = 0; b0 < B; b0 += kMaxRows) {
+      const int rows = std::min(kMaxRows, B - b0);
+      if (!slot && b0 > 0)
+        fail_arg(op, "more than 65535 rows need a slot map");
+      const dim3 grid((G + kRows - 1) / kRows, Hkv, rows);
+      const int64_t row_off = int64_t(b0) * Hq * D;
+      attention_decode_kernel<NV><<<grid, kThreads, smem, stream_>>>(
+          out + row_off, q + row_off, k_cache, v_cache, slot ? slot + b0 : nullptr, lens + b0,
+          max_T, Hq, Hkv, D, scale);
+      TANDEM_CUDA_LAUNCH_CHECK(op);
+    }
   });
 }
 

@@ -54,8 +54,8 @@ class CudaBackend final : public Backend {
                           const float* k, const float* v, const float* out, const float* lse, int B,
                           int T, int Hq, int Hkv, int D, float scale) override;
   void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache,
-                        const int32_t* lens, int B, int max_T, int Hq, int Hkv, int D,
-                        float scale) override;
+                        const int32_t* slot, const int32_t* lens, int n, int slots, int max_T,
+                        int Hq, int Hkv, int D, float scale) override;
   void swiglu_forward(float* out, const float* gate, const float* up, size_t n) override;
   void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                        const float* up, size_t n) override;
