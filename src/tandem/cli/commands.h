@@ -32,6 +32,7 @@ void add_train_command(CLI::App& app);
 void add_grpo_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_train_tokenizer_command(CLI::App& app);
 void add_export_command(CLI::App& app);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_grpo_command(app);
   tandem::cli::add_eval_command(app);
   tandem::cli::add_generate_command(app);
+  tandem::cli::add_serve_command(app);
   tandem::cli::add_version_command(app);
   tandem::cli::add_tokenize_command(app);
   tandem::cli::add_train_tokenizer_command(app);

@@ -81,6 +81,32 @@ std::string render_chat(std::span<const ChatMessage> messages, const ChatOptions
   return out;
 }
 
+namespace {
+// A message's content: a string, or (OpenAI's multi-part form) an array of {"type": "text",
+// "text": ...} parts, joined; null for an assistant turn that only called tools.
+std::string content_text(const nlohmann::json& m, const std::string& source, size_t i) {
+  auto it = m.find("content");
+  TANDEM_CHECK(it != m.end(), "{}: messages[{}].content: missing", source, i);
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_null()) return "";
+  TANDEM_CHECK(it->is_array(), "{}: messages[{}].content: expected a string or an array of text parts",
+               source, i);
+  std::string text;
+  for (size_t k = 0; k < it->size(); ++k) {
+    const auto& part = (*it)[k];
+    auto type = part.is_object() ? part.find("type") : part.end();
+    auto body = part.is_object() ? part.find("text") : part.end();
+    TANDEM_CHECK(part.is_object() && type != part.end() && *type == "text" && body != part.end() &&
+                     body->is_string(),
+                 "{}: messages[{}].content[{}]: expected a text part {{\"type\": \"text\", "
+                 "\"text\": ...}}",
+                 source, i, k);
+    text += body->get<std::string>();
+  }
+  return text;
+}
+}  // namespace
+
 std::vector<ChatMessage> chat_messages_from_json(const nlohmann::json& j, const std::string& source,
                                                  ChatOptions* options) {
   const nlohmann::json* list = &j;
@@ -107,12 +133,11 @@ std::vector<ChatMessage> chat_messages_from_json(const nlohmann::json& j, const 
     const auto& m = (*list)[i];
     TANDEM_CHECK(m.is_object(), "{}: messages[{}]: expected an object", source, i);
     ChatMessage msg;
-    for (const char* key : {"role", "content"}) {
-      auto it = m.find(key);
-      TANDEM_CHECK(it != m.end() && it->is_string(), "{}: messages[{}].{}: expected a string",
-                   source, i, key);
-      (std::string(key) == "role" ? msg.role : msg.content) = it->get<std::string>();
-    }
+    auto role = m.find("role");
+    TANDEM_CHECK(role != m.end() && role->is_string(), "{}: messages[{}].role: expected a string",
+                 source, i);
+    msg.role = role->get<std::string>();
+    msg.content = content_text(m, source, i);
     auto r = m.find("reasoning_content");
     if (r != m.end() && !r->is_null()) {
       TANDEM_CHECK(r->is_string(), "{}: messages[{}].reasoning_content: expected a string", source, i);

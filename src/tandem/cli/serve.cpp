@@ -1,0 +1,46 @@
+// tandem serve: an OpenAI-compatible HTTP server for a model directory (recipes/serve_job.h,
+// docs/serving.md).
+#include "tandem/backend/backend.h"
+#include "tandem/cli/commands.h"
+#include "tandem/cli/flags.h"
+#include "tandem/recipes/serve_job.h"
+
+namespace tandem::cli {
+
+void add_serve_command(CLI::App& app) {
+  auto a = std::make_shared<ServeJob>();
+  auto* cmd = app.add_subcommand(
+      "serve", "Serve a model over HTTP: OpenAI-compatible API, streaming, a web chat page at /");
+  cmd->add_option("model", a->model_dir, "Model directory (config.json, model.safetensors, "
+                                          "tokenizer.json)")
+      ->required();
+  serve::ServerConfig& s = a->server;
+  cmd->add_option("--host", s.host, "Address to listen on (0.0.0.0: every interface)")
+      ->capture_default_str();
+  cmd->add_option("--port", s.port, "Port (0: any free one)")->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--slots", s.slots, "Sequences decoded together (continuous batching)")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--ctx", s.ctx, "Tokens per sequence, prompt and completion (0: the model's limit)")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--queue", s.queue, "Sequences that may wait for a slot; more get 429 (0: 4 x slots)")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--api-key", s.api_key, "Require 'Authorization: Bearer KEY' (all but / and /health)");
+  cmd->add_option("--max-body", s.max_body_bytes, "Largest request body in bytes (413 above)")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--prefill-chunk", s.prefill_chunk,
+                  "Prompt tokens prefilled per engine step, so long prompts do not stall streams")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--drain", s.drain_seconds,
+                  "On SIGINT/SIGTERM, seconds in-flight requests may take to finish")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--model-name", s.model_name, "The model id clients name (default: the directory's name)");
+  cmd->add_option("--backend", a->backend, "Device backend: " + backend_choices())
+      ->capture_default_str();
+  cmd->callback([a] {
+    ConsoleReporter reporter = console();
+    run_serve(*a, reporter);
+  });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,278 @@
+#include "tandem/serve/server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "tandem/engine/engine.h"
+#include "tandem/serve/api_error.h"
+#include "tandem/serve/generation_job.h"
+#include "tandem/serve/metrics.h"
+#include "tandem/serve/web_page.h"
+
+namespace tandem::serve {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct Server::Impl {
+  explicit Impl(ServerConfig c) : cfg(std::move(c)) {}
+
+  ServerConfig cfg;
+  httplib::Server http;
+  std::thread listener;
+  int bound_port = 0;
+  ServerMetrics metrics;
+
+  // The model, once attached.
+  std::atomic<bool> ready{false};
+  std::atomic<bool> draining{false};
+  const ModelWeights* model = nullptr;
+  const Tokenizer* tok = nullptr;
+  std::string model_id;
+  std::unique_ptr<Decoder> decoder;
+  std::unique_ptr<Engine> engine;
+  std::thread engine_thread;
+  std::atomic<bool> engine_stop{false};
+  Admission admission;
+  std::once_flag shut;
+
+  void routes();
+  void respond_error(httplib::Response& res, const ApiError& e);
+  bool authorized(const httplib::Request& req) const;
+  void generate(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+  void tokenize(const httplib::Request& req, httplib::Response& res);
+  void detokenize(const httplib::Request& req, httplib::Response& res);
+  json models() const;
+  void run_engine();
+};
+
+namespace {
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+const char* path_label(const std::string& path) {
+  // A fixed set of labels: a metric per arbitrary path would let clients grow it without bound.
+  for (const char* known : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health",
+                            "/metrics", "/tokenize", "/detokenize", "/"})
+    if (path == known) return known;
+  return "other";
+}
+}  // namespace
+
+void Server::Impl::respond_error(httplib::Response& res, const ApiError& e) {
+  if (e.status() == 429 || e.status() == 503) res.set_header("Retry-After", "1");
+  send_json(res, e.status(), e.body());
+}
+
+bool Server::Impl::authorized(const httplib::Request& req) const {
+  if (cfg.api_key.empty() || req.path == "/" || req.path == "/health") return true;
+  return req.get_header_value("Authorization") == "Bearer " + cfg.api_key;
+}
+
+json Server::Impl::models() const {
+  json data = json::array();
+  if (ready)
+    data.push_back({{"id", model_id},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "tandem"},
+                    {"max_model_len", decoder->max_len()}});
+  return {{"object", "list"}, {"data", data}};
+}
+
+void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
+                            Endpoint endpoint) {
+  if (!ready) {
+    metrics.rejected("loading");
+    throw ApiError(503, "the model is still loading; retry shortly", "", "loading");
+  }
+  if (draining) {
+    metrics.rejected("draining");
+    throw ApiError(503, "the server is shutting down", "", "shutting_down");
+  }
+  const GenerationParams params = parse_generation_request(req.body, endpoint);
+  if (!params.model.empty() && params.model != model_id)
+    throw ApiError(404, fmt::format("model '{}' does not exist; this server serves '{}'",
+                                    params.model, model_id),
+                   "model", "model_not_found");
+  auto job = std::make_shared<GenerationJob>(params, *tok, *engine, admission, metrics, model_id);
+  job->submit();  // throws ApiError: 400 (context), 429 (queue full)
+  if (!params.stream) {
+    const json body = job->wait_whole();
+    send_json(res, 200, body);
+    return;
+  }
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [job](size_t, httplib::DataSink& sink) {
+        return job->stream([&](const std::string& bytes) { return sink.write(bytes.data(), bytes.size()); },
+                           [&] { sink.done(); });
+      },
+      [job](bool) { job->abandon(); });
+}
+
+void Server::Impl::tokenize(const httplib::Request& req, httplib::Response& res) {
+  if (!ready) throw ApiError(503, "the model is still loading; retry shortly", "", "loading");
+  const TokenizeParams p = parse_tokenize_request(req.body);
+  const std::vector<int32_t> ids =
+      p.is_chat ? chat_prompt(*tok, p.messages, p.enable_thinking) : tok->encode(p.prompt);
+  send_json(res, 200, {{"tokens", ids}, {"count", ids.size()}, {"max_model_len", decoder->max_len()}});
+}
+
+void Server::Impl::detokenize(const httplib::Request& req, httplib::Response& res) {
+  if (!ready) throw ApiError(503, "the model is still loading; retry shortly", "", "loading");
+  std::vector<int32_t> ids;
+  for (int64_t id : parse_detokenize_request(req.body)) {
+    if (id < 0 || id >= tok->vocab_size())
+      bad_request("tokens", fmt::format("token id {} is outside the vocabulary [0, {})", id,
+                                        tok->vocab_size()));
+    ids.push_back(int32_t(id));
+  }
+  send_json(res, 200, {{"prompt", tok->decode(ids)}});
+}
+
+void Server::Impl::routes() {
+  // Every handler runs inside one wrapper: its ApiError becomes OpenAI's error shape, anything
+  // else a 500 that names it (a bug: a bad request must never reach here).
+  auto wrap = [this](auto handler) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        if (!authorized(req)) throw ApiError(401, "missing or wrong API key (Authorization: Bearer ...)",
+                                             "", "invalid_api_key");
+        handler(req, res);
+      } catch (const ApiError& e) {
+        respond_error(res, e);
+      } catch (const std::exception& e) {
+        respond_error(res, ApiError(500, fmt::format("internal error: {}", e.what())));
+      }
+      metrics.request(path_label(req.path), res.status);
+    };
+  };
+  http.Get("/", wrap([](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(chat_page()), "text/html; charset=utf-8");
+  }));
+  http.Get("/health", wrap([this](const httplib::Request&, httplib::Response& res) {
+    if (!ready) {
+      res.set_header("Retry-After", "1");
+      send_json(res, 503, {{"status", "loading"}});
+    } else {
+      send_json(res, draining ? 503 : 200, {{"status", draining ? "shutting_down" : "ok"}});
+    }
+  }));
+  http.Get("/v1/models", wrap([this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, models());
+  }));
+  http.Get("/metrics", wrap([this](const httplib::Request&, httplib::Response& res) {
+    const bool up = ready.load();
+    res.set_content(metrics.render(up ? engine->queued() : 0, up ? engine->running() : 0,
+                                   up ? engine->slots() : cfg.slots, admission.in_flight()),
+                    "text/plain; version=0.0.4");
+  }));
+  http.Post("/v1/chat/completions", wrap([this](const httplib::Request& req, httplib::Response& res) {
+    generate(req, res, Endpoint::Chat);
+  }));
+  http.Post("/v1/completions", wrap([this](const httplib::Request& req, httplib::Response& res) {
+    generate(req, res, Endpoint::Completions);
+  }));
+  http.Post("/tokenize", wrap([this](const httplib::Request& req, httplib::Response& res) {
+    tokenize(req, res);
+  }));
+  http.Post("/detokenize", wrap([this](const httplib::Request& req, httplib::Response& res) {
+    detokenize(req, res);
+  }));
+  // What no handler answered (unknown paths, methods, oversized or malformed requests) gets the
+  // same error shape: 404, 405, 413, 400.
+  http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const int status = res.status;
+    std::string message = status == 404   ? fmt::format("no such endpoint: {} {}", req.method, req.path)
+                          : status == 413 ? fmt::format("the body is larger than {} bytes", cfg.max_body_bytes)
+                                          : fmt::format("the request was not understood (HTTP {})", status);
+    const char* code = status == 413 ? "request_too_large" : status == 404 ? "not_found" : "bad_request";
+    send_json(res, status, ApiError(status, message, "", code).body());
+    metrics.request(path_label(req.path), status);
+  });
+}
+
+void Server::Impl::run_engine() {
+  while (!engine_stop)
+    if (!engine->step() && !engine_stop) engine->wait_for_work();
+}
+
+Server::Server(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+
+Server::~Server() { shutdown(); }
+
+void Server::start() {
+  Impl& s = *impl_;
+  if (s.cfg.queue <= 0) s.cfg.queue = 4 * s.cfg.slots;
+  // One HTTP thread per sequence that may be in flight, plus room for health checks, metrics and
+  // the requests turned away: an excess client gets its 429 at once instead of waiting for a
+  // thread. A streaming response holds its thread until it ends.
+  const int threads = s.cfg.slots + s.cfg.queue + 16;
+  s.http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  s.http.set_payload_max_length(s.cfg.max_body_bytes);
+  s.http.set_keep_alive_max_count(1000);
+  s.http.set_read_timeout(30, 0);
+  s.http.set_write_timeout(30, 0);
+  s.routes();
+  s.bound_port = s.cfg.port == 0 ? s.http.bind_to_any_port(s.cfg.host)
+                                 : (s.http.bind_to_port(s.cfg.host, s.cfg.port) ? s.cfg.port : -1);
+  TANDEM_CHECK(s.bound_port > 0, "cannot listen on {}:{} (address in use, or not an address of this "
+               "machine)", s.cfg.host, s.cfg.port);
+  s.listener = std::thread([&s] { s.http.listen_after_bind(); });
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+void Server::attach(const ModelWeights& model, const Tokenizer& tokenizer,
+                    const std::string& model_id) {
+  Impl& s = *impl_;
+  const int limit = model.config().max_position_embeddings;
+  const int ctx = s.cfg.ctx > 0 ? s.cfg.ctx : limit;
+  TANDEM_CHECK(ctx >= 2 && ctx <= limit, "context {} must be in [2, {}] (the model's limit)", ctx,
+               limit);
+  s.model = &model, s.tok = &tokenizer, s.model_id = model_id;
+  s.decoder = std::make_unique<Decoder>(model, s.cfg.slots, ctx);
+  EngineConfig ec;
+  ec.prefill_chunk = s.cfg.prefill_chunk;
+  s.engine = std::make_unique<Engine>(*s.decoder, &tokenizer, ec);
+  s.admission.set_capacity(s.cfg.slots + s.cfg.queue);
+  s.engine_thread = std::thread([&s] { s.run_engine(); });
+  s.ready = true;
+}
+
+void Server::shutdown() {
+  Impl& s = *impl_;
+  std::call_once(s.shut, [&s] {
+    s.draining = true;
+    if (s.ready) {
+      const auto deadline = Clock::now() + std::chrono::duration<double>(s.cfg.drain_seconds);
+      while (s.admission.in_flight() > 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      s.engine->cancel_all();
+      const auto hard = Clock::now() + std::chrono::seconds(5);
+      while (s.admission.in_flight() > 0 && Clock::now() < hard)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    s.http.stop();
+    if (s.listener.joinable()) s.listener.join();
+    if (s.engine_thread.joinable()) {
+      s.engine_stop = true;
+      s.engine->wake();
+      s.engine_thread.join();
+    }
+  });
+}
+
+}  // namespace tandem::serve

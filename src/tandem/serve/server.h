@@ -1,0 +1,54 @@
+#pragma once
+// The HTTP server: OpenAI-compatible endpoints over one generation engine, a web chat page at /,
+// health, Prometheus metrics, tokenize/detokenize. cpp-httplib (Debian's libcpp-httplib) carries
+// HTTP; one thread runs the engine's step loop and every request becomes engine requests whose
+// callbacks feed the waiting HTTP thread. Admission is bounded: at most slots + queue sequences
+// are in flight; past that a request is answered 429 with Retry-After at once, never left hanging
+// or reset. Endpoints, fields and limits: docs/serving.md.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tandem/model/weights.h"
+#include "tandem/tokenizer/tokenizer.h"
+
+namespace tandem::serve {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";  // loopback unless asked: a model server is not a public one
+  int port = 8080;                 // 0: any free port (tests); port() tells which
+  int slots = 8;                   // sequences decoded together
+  int ctx = 0;                     // tokens per slot (prompt + completion); 0: the model's limit
+  int queue = 0;                   // sequences waiting for a slot; 0: 4 x slots
+  std::string api_key;             // when set, every endpoint but / and /health needs it
+  size_t max_body_bytes = size_t(1) << 20;
+  double drain_seconds = 10;       // on shutdown, how long in-flight requests may finish
+  int prefill_chunk = 256;         // prompt tokens per engine step, so long prompts do not stall
+  std::string model_name;          // the id clients name; "" : the model directory's name
+};
+
+class Server {
+ public:
+  explicit Server(ServerConfig cfg);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts answering on background threads; until attach(), /health says "loading"
+  // (503) and generation requests get 503 with Retry-After. Throws tandem::Error when it cannot
+  // bind (address in use, bad host).
+  void start();
+  int port() const;
+  // The model to serve from now on (weights and tokenizer must outlive the server).
+  void attach(const ModelWeights& model, const Tokenizer& tokenizer, const std::string& model_id);
+  // Stops taking requests (503), lets in-flight ones finish for up to drain_seconds, cancels the
+  // rest, and stops every thread. Idempotent.
+  void shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tandem::serve
