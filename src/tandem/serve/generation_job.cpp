@@ -19,10 +19,15 @@ std::string random_id(const char* prefix) {
   return fmt::format("{}{:016x}", prefix, rng());
 }
 
-// The tokens that end a turn: the tokenizer's eos, and the chat and document ends where present.
-std::vector<int32_t> stop_tokens(const Tokenizer& tok) {
+// What ends a completion. A chat turn ends with <|im_end|> (as `tandem generate` and the rollouts
+// have it); a text completion at the end of the document or of a turn, or the tokenizer's eos.
+std::vector<int32_t> stop_tokens(const Tokenizer& tok, Endpoint endpoint) {
+  const int32_t turn_end = tok.find_token("<|im_end|>");
+  std::vector<int32_t> candidates = {turn_end >= 0 ? turn_end : tok.eos_id()};
+  if (endpoint == Endpoint::Completions)
+    candidates.insert(candidates.end(), {tok.eos_id(), tok.find_token("<|endoftext|>")});
   std::vector<int32_t> out;
-  for (int32_t id : {tok.eos_id(), tok.find_token("<|im_end|>"), tok.find_token("<|endoftext|>")})
+  for (int32_t id : candidates)
     if (id >= 0 && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
   return out;
 }
@@ -132,7 +137,7 @@ Request GenerationJob::engine_request(size_t index, uint64_t seed) {
   Request r;
   r.prompt = prompt_;
   r.generation.max_new_tokens = max_new_;
-  r.generation.stop_tokens = stop_tokens(tok_);
+  r.generation.stop_tokens = stop_tokens(tok_, params_.endpoint);
   r.generation.sampling = {params_.temperature, params_.top_k, params_.top_p, seed};
   r.sequence = index;  // choice i of a seeded request draws the same numbers every time
   r.stop_strings = params_.stop;

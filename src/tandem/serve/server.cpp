@@ -272,6 +272,11 @@ void Server::shutdown() {
       s.engine->wake();
       s.engine_thread.join();
     }
+    // Nothing runs any more: free the engine and the KV cache now, while the model (whose backend
+    // owns their memory) surely still exists.
+    s.ready = false;
+    s.engine.reset();
+    s.decoder.reset();
   });
 }
 

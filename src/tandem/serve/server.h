@@ -43,7 +43,8 @@ class Server {
   // The model to serve from now on (weights and tokenizer must outlive the server).
   void attach(const ModelWeights& model, const Tokenizer& tokenizer, const std::string& model_id);
   // Stops taking requests (503), lets in-flight ones finish for up to drain_seconds, cancels the
-  // rest, and stops every thread. Idempotent.
+  // rest, stops every thread and frees the KV cache; the model may be destroyed after it. The
+  // destructor calls it. Idempotent.
   void shutdown();
 
  private:
