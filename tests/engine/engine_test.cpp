@@ -265,11 +265,13 @@ TEST(Engine, ReusedPromptGivesTheSameBits) {
   Fixture f;
   const std::vector<int32_t> p = random_tokens(12, 37, 8);
   const std::vector<std::vector<int32_t>> prompts(6, p);
-  const auto reused = run_all(f, prompts, 4, {.reuse_prompts = true});
-  const auto fresh = run_all(f, prompts, 4, {.reuse_prompts = false});
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(reused[i].tokens, fresh[i].tokens) << i;
-    EXPECT_EQ(reused[i].logprobs, fresh[i].logprobs) << i;
+  for (int chunk : {0, 5}) {  // whole prompts, and prompts prefilled in chunks of 5 (a server)
+    const auto reused = run_all(f, prompts, 4, {.prefill_chunk = chunk, .reuse_prompts = true});
+    const auto fresh = run_all(f, prompts, 4, {.prefill_chunk = chunk, .reuse_prompts = false});
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(reused[i].tokens, fresh[i].tokens) << i << " chunk " << chunk;
+      EXPECT_EQ(reused[i].logprobs, fresh[i].logprobs) << i << " chunk " << chunk;
+    }
   }
 }
 

@@ -60,6 +60,10 @@ class Backend {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;          // device to device
   virtual void fill(float* x, float value, size_t n) = 0;
   virtual void synchronize() = 0;
+  // Host threads the kernel calls made from the calling thread may use (0: the backend's
+  // default). For CPU backends; a device backend ignores it. A server gives its engine thread
+  // fewer threads than cores, so HTTP work and clients on the same machine do not stall it.
+  virtual void set_threads(int threads) { (void)threads; }
 
   // ---- dense algebra ------------------------------------------------------------------------
   // C(M,N) = alpha * op(A)(M,K) @ op(B)(K,N) + beta * C. Row-major; op(X) = X^T when tX.

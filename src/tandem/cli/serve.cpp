@@ -34,6 +34,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--drain", s.drain_seconds,
                   "On SIGINT/SIGTERM, seconds in-flight requests may take to finish")
       ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--threads", s.threads,
+                  "Kernel threads of the engine (0: all cores but one, left for HTTP and clients)")
+      ->capture_default_str()->check(kNonNegative);
   cmd->add_option("--model-name", s.model_name, "The model id clients name (default: the directory's name)");
   cmd->add_option("--backend", a->backend, "Device backend: " + backend_choices())
       ->capture_default_str();

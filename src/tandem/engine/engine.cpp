@@ -1,6 +1,7 @@
 #include "tandem/engine/engine.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "tandem/core/error.h"
 
@@ -117,6 +118,8 @@ bool Engine::start(int slot, Active a) {
     if (cfg_.prefill_chunk > 0) return true;
     s.first_logits = decoder_.prefill(slot, s.request.prompt);
     s.prefilled = int(s.request.prompt.size());
+    std::lock_guard lock(counters_mutex_);
+    counters_.prefill_tokens += s.request.prompt.size();
   }
   if (accept(slot, s.first_logits)) return true;
   release(slot);
@@ -147,12 +150,22 @@ void Engine::prefill_chunks() {
             [&](int a, int b) { return slot_[a]->id < slot_[b]->id; });
   int budget = cfg_.prefill_chunk;
   for (int s : waiting) {
-    if (budget <= 0) break;
     Active& a = *slot_[s];
+    // A prompt an older request of this step has just finished (n choices) is copied, not
+    // computed, and costs none of the budget.
+    if (a.prefilled == 0 && cfg_.reuse_prompts && reuse_prompt(s, a)) {
+      if (!accept(s, a.first_logits)) release(s);
+      continue;
+    }
+    if (budget <= 0) continue;
     const int n = int(a.request.prompt.size()), c = std::min(n - a.prefilled, budget);
     std::vector<float> logits =
         decoder_.prefill(s, std::span(a.request.prompt).subspan(a.prefilled, c), a.prefilled);
     a.prefilled += c, budget -= c;
+    {
+      std::lock_guard lock(counters_mutex_);
+      counters_.prefill_tokens += c;
+    }
     if (a.prefilling()) continue;
     a.first_logits = std::move(logits);
     if (!accept(s, a.first_logits)) release(s);
@@ -200,7 +213,13 @@ void Engine::finish(Active& a, Completion::Finish why) {
   if (a.request.on_done) a.request.on_done(std::move(a.completion));
 }
 
+Engine::Counters Engine::counters() const {
+  std::lock_guard lock(counters_mutex_);
+  return counters_;
+}
+
 bool Engine::step() {
+  const auto start = std::chrono::steady_clock::now();
   take_inbox();
   for (int s = 0; s < slots(); ++s)
     if (!slot_[s]) admit(s);
@@ -212,6 +231,13 @@ bool Engine::step() {
     if (slot_[s] && !slot_[s]->prefilling()) next[s] = slot_[s]->next, active[s] = any = true;
   if (!any) return running_ > 0 || !queue_.empty();
   decoder_.decode(next, active, logits_.data());
+  {
+    std::lock_guard lock(counters_mutex_);
+    ++counters_.decode_steps;
+    counters_.decode_rows += std::count(active.begin(), active.end(), true);
+    counters_.busy_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   const size_t V = decoder_.vocab_size();
   for (int s = 0; s < slots(); ++s)
     if (active[s] && !accept(s, std::span<const float>(logits_.data() + s * V, V))) release(s);

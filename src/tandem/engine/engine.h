@@ -61,6 +61,13 @@ class Engine {
   int max_len() const { return decoder_.max_len(); }
   size_t queued() const { return queued_.load(); }  // submitted, not yet in a slot
   int running() const { return running_.load(); }   // slots busy (prefilling or decoding)
+  // Work done so far, for metrics: decode steps, the sequences they advanced (rows / steps is the
+  // mean batch), prompt tokens prefilled, and the seconds step() spent working.
+  struct Counters {
+    uint64_t decode_steps = 0, decode_rows = 0, prefill_tokens = 0;
+    double busy_seconds = 0;
+  };
+  Counters counters() const;
 
  private:
   struct Active {
@@ -98,6 +105,8 @@ class Engine {
   bool woken_ = false;
   std::atomic<size_t> queued_{0};
   std::atomic<int> running_{0};
+  mutable std::mutex counters_mutex_;
+  Counters counters_;
 };
 
 }  // namespace tandem

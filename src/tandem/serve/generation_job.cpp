@@ -137,7 +137,7 @@ Request GenerationJob::engine_request(size_t index, uint64_t seed) {
   Request r;
   r.prompt = prompt_;
   r.generation.max_new_tokens = max_new_;
-  r.generation.stop_tokens = stop_tokens(tok_, params_.endpoint);
+  if (!params_.ignore_eos) r.generation.stop_tokens = stop_tokens(tok_, params_.endpoint);
   r.generation.sampling = {params_.temperature, params_.top_k, params_.top_p, seed};
   r.sequence = index;  // choice i of a seeded request draws the same numbers every time
   r.stop_strings = params_.stop;

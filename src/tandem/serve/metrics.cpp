@@ -65,8 +65,7 @@ void ServerMetrics::request_seconds(double s) {
   duration_.observe(s);
 }
 
-std::string ServerMetrics::render(size_t queue_depth, int busy_slots, int slots,
-                                  int64_t in_flight) const {
+std::string ServerMetrics::render(const Gauges& g) const {
   std::lock_guard lock(mutex_);
   std::string out;
   auto head = [&](const char* name, const char* type, const char* help) {
@@ -87,13 +86,22 @@ std::string ServerMetrics::render(size_t queue_depth, int busy_slots, int slots,
   head("tandem_generated_tokens_total", "counter", "Tokens generated.");
   out += fmt::format("tandem_generated_tokens_total {}\n", generated_tokens_);
   head("tandem_queue_depth", "gauge", "Sequences waiting for a slot.");
-  out += fmt::format("tandem_queue_depth {}\n", queue_depth);
+  out += fmt::format("tandem_queue_depth {}\n", g.queue_depth);
   head("tandem_busy_slots", "gauge", "Slots generating.");
-  out += fmt::format("tandem_busy_slots {}\n", busy_slots);
+  out += fmt::format("tandem_busy_slots {}\n", g.busy_slots);
   head("tandem_slots", "gauge", "Slots (sequences decoded together).");
-  out += fmt::format("tandem_slots {}\n", slots);
+  out += fmt::format("tandem_slots {}\n", g.slots);
   head("tandem_sequences_in_flight", "gauge", "Sequences admitted and not finished.");
-  out += fmt::format("tandem_sequences_in_flight {}\n", in_flight);
+  out += fmt::format("tandem_sequences_in_flight {}\n", g.in_flight);
+  head("tandem_decode_steps_total", "counter", "Engine decode steps.");
+  out += fmt::format("tandem_decode_steps_total {}\n", g.decode_steps);
+  head("tandem_decode_rows_total", "counter",
+       "Sequences advanced by those steps (rows / steps: the mean batch).");
+  out += fmt::format("tandem_decode_rows_total {}\n", g.decode_rows);
+  head("tandem_prefill_tokens_total", "counter", "Prompt tokens prefilled (reused prompts excluded).");
+  out += fmt::format("tandem_prefill_tokens_total {}\n", g.prefill_tokens);
+  head("tandem_engine_busy_seconds_total", "counter", "Seconds the engine spent working.");
+  out += fmt::format("tandem_engine_busy_seconds_total {}\n", g.engine_busy_seconds);
   head("tandem_time_to_first_token_seconds", "histogram",
        "From a request's arrival to its first generated token.");
   out += ttft_.render("tandem_time_to_first_token_seconds");

@@ -38,7 +38,14 @@ class ServerMetrics {
   void inter_token(double s);
   void request_seconds(double s);
   // Gauges are read when scraped.
-  std::string render(size_t queue_depth, int busy_slots, int slots, int64_t in_flight) const;
+  struct Gauges {  // read when scraped
+    size_t queue_depth = 0;
+    int busy_slots = 0, slots = 0;
+    int64_t in_flight = 0;
+    uint64_t decode_steps = 0, decode_rows = 0, prefill_tokens = 0;
+    double engine_busy_seconds = 0;
+  };
+  std::string render(const Gauges& g) const;
 
  private:
   mutable std::mutex mutex_;

@@ -218,6 +218,7 @@ GenerationParams parse_generation_request(std::string_view body, Endpoint endpoi
     p.include_usage = get_bool(*so, "include_usage", false);
   }
   read_logprobs(j, p);
+  p.ignore_eos = get_bool(j, "ignore_eos", false);
   return p;
 }
 

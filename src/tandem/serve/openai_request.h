@@ -42,6 +42,7 @@ struct GenerationParams {
   bool include_usage = false;     // stream_options.include_usage
   bool logprobs = false;
   int top_logprobs = 0;
+  bool ignore_eos = false;  // generate max_tokens whatever the model says (benchmarks; vLLM's name)
 };
 
 GenerationParams parse_generation_request(std::string_view body, Endpoint endpoint);

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -173,10 +175,15 @@ void Server::Impl::routes() {
     send_json(res, 200, models());
   }));
   http.Get("/metrics", wrap([this](const httplib::Request&, httplib::Response& res) {
-    const bool up = ready.load();
-    res.set_content(metrics.render(up ? engine->queued() : 0, up ? engine->running() : 0,
-                                   up ? engine->slots() : cfg.slots, admission.in_flight()),
-                    "text/plain; version=0.0.4");
+    ServerMetrics::Gauges g;
+    g.slots = cfg.slots, g.in_flight = admission.in_flight();
+    if (ready) {
+      g.queue_depth = engine->queued(), g.busy_slots = engine->running();
+      const Engine::Counters c = engine->counters();
+      g.decode_steps = c.decode_steps, g.decode_rows = c.decode_rows;
+      g.prefill_tokens = c.prefill_tokens, g.engine_busy_seconds = c.busy_seconds;
+    }
+    res.set_content(metrics.render(g), "text/plain; version=0.0.4");
   }));
   http.Post("/v1/chat/completions", wrap([this](const httplib::Request& req, httplib::Response& res) {
     generate(req, res, Endpoint::Chat);
@@ -205,6 +212,8 @@ void Server::Impl::routes() {
 }
 
 void Server::Impl::run_engine() {
+  const int cores = int(std::thread::hardware_concurrency());
+  model->backend().set_threads(cfg.threads > 0 ? cfg.threads : std::max(1, cores - 1));
   while (!engine_stop)
     if (!engine->step() && !engine_stop) engine->wait_for_work();
 }
@@ -223,13 +232,25 @@ void Server::start() {
   s.http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   s.http.set_payload_max_length(s.cfg.max_body_bytes);
   s.http.set_keep_alive_max_count(1000);
-  s.http.set_read_timeout(30, 0);
+  // A request arrives whole in well under this; a client that promises more bytes than it sends
+  // (or none) holds its thread only this long.
+  s.http.set_read_timeout(10, 0);
   s.http.set_write_timeout(30, 0);
   s.routes();
+  // cpp-httplib listens with a backlog of 5: a burst of clients connecting at once would find the
+  // queue full and their connections dropped or reset. Remember the listening socket, and listen
+  // on it again with the system's maximum once bound (Linux updates the backlog in place).
+  int listening = -1;
+  s.http.set_socket_options([&listening](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
+  });
   s.bound_port = s.cfg.port == 0 ? s.http.bind_to_any_port(s.cfg.host)
                                  : (s.http.bind_to_port(s.cfg.host, s.cfg.port) ? s.cfg.port : -1);
   TANDEM_CHECK(s.bound_port > 0, "cannot listen on {}:{} (address in use, or not an address of this "
                "machine)", s.cfg.host, s.cfg.port);
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
   s.listener = std::thread([&s] { s.http.listen_after_bind(); });
 }
 

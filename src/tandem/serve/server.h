@@ -25,6 +25,8 @@ struct ServerConfig {
   size_t max_body_bytes = size_t(1) << 20;
   double drain_seconds = 10;       // on shutdown, how long in-flight requests may finish
   int prefill_chunk = 256;         // prompt tokens per engine step, so long prompts do not stall
+  int threads = 0;                 // the engine's kernel threads; 0: all cores but one (>= 1),
+                                   // the one left for HTTP and for clients on the same machine
   std::string model_name;          // the id clients name; "" : the model directory's name
 };
 

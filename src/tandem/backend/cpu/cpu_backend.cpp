@@ -66,6 +66,12 @@ void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
   parallel_copy(dst, src, bytes);
 }
 
+// OpenMP's thread count is per calling thread: this sets it for the thread that calls the
+// kernels (a server's engine thread), not for the process.
+void CpuBackend::set_threads(int threads) {
+  omp_set_num_threads(threads > 0 ? threads : cpu::num_threads());
+}
+
 void CpuBackend::fill(float* x, float value, size_t n) {
 #pragma omp parallel for schedule(static) if (n >= kParallelCopyBytes / sizeof(float))
   for (size_t i = 0; i < n; ++i) x[i] = value;

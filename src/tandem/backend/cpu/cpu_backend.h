@@ -26,6 +26,7 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override;
   void fill(float* x, float value, size_t n) override;
   void synchronize() override {}
+  void set_threads(int threads) override;
 
   void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda,
             const float* B, int ldb, float beta, float* C, int ldc, int batch, int64_t sA,
