@@ -12,11 +12,7 @@
 namespace tandem {
 namespace {
 
-std::vector<int32_t> random_tokens(int n, int V, uint64_t seed) {
-  std::vector<int32_t> t(n);
-  for (int i = 0; i < n; ++i) t[i] = int32_t(Rng(seed, 0).block(i)[0] % V);
-  return t;
-}
+using test::random_tokens;
 
 std::vector<std::vector<int32_t>> prompts_for(int V) {
   std::vector<std::vector<int32_t>> prompts;

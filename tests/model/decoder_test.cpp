@@ -11,11 +11,7 @@
 namespace tandem {
 namespace {
 
-std::vector<int32_t> random_tokens(int n, int V, uint64_t seed) {
-  std::vector<int32_t> t(n);
-  for (int i = 0; i < n; ++i) t[i] = int32_t(Rng(seed, 0).block(i)[0] % V);
-  return t;
-}
+using test::random_tokens;
 
 // Max |a - b| / max |b|: error relative to the scale of the logits.
 double max_rel(const std::vector<float>& a, const std::vector<float>& b) {

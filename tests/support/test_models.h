@@ -1,6 +1,10 @@
 #pragma once
 // Tiny Qwen3 shapes for tests that need a whole model: one builder, so each test states only how
 // its model differs from the common tiny one (and that difference is what the test is about).
+#include <cstdint>
+#include <vector>
+
+#include "tandem/core/rng.h"
 #include "tandem/model/config.h"
 
 namespace tandem::test {
@@ -36,6 +40,13 @@ inline ModelConfig tiny_config(const TinyShape& s = {}) {
   c.tie_word_embeddings = s.tied;
   c.max_position_embeddings = s.max_positions;
   return c;
+}
+
+// n token ids in [0, V), a pure function of the seed.
+inline std::vector<int32_t> random_tokens(int n, int V, uint64_t seed) {
+  std::vector<int32_t> t(n);
+  for (int i = 0; i < n; ++i) t[i] = int32_t(Rng(seed, 0).block(i)[0] % V);
+  return t;
 }
 
 }  // namespace tandem::test

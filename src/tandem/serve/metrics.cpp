@@ -79,29 +79,25 @@ std::string ServerMetrics::render(const Gauges& g) const {
        "Requests turned away before generating (queue_full, draining, loading).");
   for (const auto& [reason, n] : rejected_)
     out += fmt::format("tandem_requests_rejected_total{{reason=\"{}\"}} {}\n", reason, n);
-  head("tandem_requests_cancelled_total", "counter", "Requests whose client went away mid-way.");
-  out += fmt::format("tandem_requests_cancelled_total {}\n", cancelled_);
-  head("tandem_prompt_tokens_total", "counter", "Prompt tokens admitted.");
-  out += fmt::format("tandem_prompt_tokens_total {}\n", prompt_tokens_);
-  head("tandem_generated_tokens_total", "counter", "Tokens generated.");
-  out += fmt::format("tandem_generated_tokens_total {}\n", generated_tokens_);
-  head("tandem_queue_depth", "gauge", "Sequences waiting for a slot.");
-  out += fmt::format("tandem_queue_depth {}\n", g.queue_depth);
-  head("tandem_busy_slots", "gauge", "Slots generating.");
-  out += fmt::format("tandem_busy_slots {}\n", g.busy_slots);
-  head("tandem_slots", "gauge", "Slots (sequences decoded together).");
-  out += fmt::format("tandem_slots {}\n", g.slots);
-  head("tandem_sequences_in_flight", "gauge", "Sequences admitted and not finished.");
-  out += fmt::format("tandem_sequences_in_flight {}\n", g.in_flight);
-  head("tandem_decode_steps_total", "counter", "Engine decode steps.");
-  out += fmt::format("tandem_decode_steps_total {}\n", g.decode_steps);
-  head("tandem_decode_rows_total", "counter",
-       "Sequences advanced by those steps (rows / steps: the mean batch).");
-  out += fmt::format("tandem_decode_rows_total {}\n", g.decode_rows);
-  head("tandem_prefill_tokens_total", "counter", "Prompt tokens prefilled (reused prompts excluded).");
-  out += fmt::format("tandem_prefill_tokens_total {}\n", g.prefill_tokens);
-  head("tandem_engine_busy_seconds_total", "counter", "Seconds the engine spent working.");
-  out += fmt::format("tandem_engine_busy_seconds_total {}\n", g.engine_busy_seconds);
+  auto one = [&](const char* name, const char* type, const char* help, auto value) {
+    head(name, type, help);
+    out += fmt::format("{} {}\n", name, value);
+  };
+  one("tandem_requests_cancelled_total", "counter", "Requests whose client went away mid-way.",
+      cancelled_);
+  one("tandem_prompt_tokens_total", "counter", "Prompt tokens admitted.", prompt_tokens_);
+  one("tandem_generated_tokens_total", "counter", "Tokens generated.", generated_tokens_);
+  one("tandem_queue_depth", "gauge", "Sequences waiting for a slot.", g.queue_depth);
+  one("tandem_busy_slots", "gauge", "Slots generating.", g.busy_slots);
+  one("tandem_slots", "gauge", "Slots (sequences decoded together).", g.slots);
+  one("tandem_sequences_in_flight", "gauge", "Sequences admitted and not finished.", g.in_flight);
+  one("tandem_decode_steps_total", "counter", "Engine decode steps.", g.decode_steps);
+  one("tandem_decode_rows_total", "counter",
+      "Sequences advanced by those steps (rows / steps: the mean batch).", g.decode_rows);
+  one("tandem_prefill_tokens_total", "counter", "Prompt tokens prefilled (reused prompts excluded).",
+      g.prefill_tokens);
+  one("tandem_engine_busy_seconds_total", "counter", "Seconds the engine spent working.",
+      g.engine_busy_seconds);
   head("tandem_time_to_first_token_seconds", "histogram",
        "From a request's arrival to its first generated token.");
   out += ttft_.render("tandem_time_to_first_token_seconds");
