@@ -22,7 +22,7 @@ void ConsoleReporter::note(const std::string& line) {
 }
 
 void ConsoleReporter::result(const std::string& text) {
-  std::fputs(text.c_str(), stdout);
+  std::fwrite(text.data(), 1, text.size(), stdout);  // text may hold any byte (decoded tokens)
   std::fflush(stdout);
 }
 
