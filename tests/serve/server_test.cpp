@@ -24,7 +24,7 @@ using nlohmann::json;
 struct ServedModel {
   std::unique_ptr<Backend> be = make_backend("cpu");
   Tokenizer tok = demo_tokenizer();
-  ModelWeights model{*be, test::tiny_config({.vocab = 261, .max_positions = 160})};
+  ModelWeights model{*be, test::tiny_config({.vocab = 261, .max_positions = 1024})};
   ServedModel() {
     model.init_random(7);
     auto p = model.read_params();
@@ -171,7 +171,7 @@ TEST_F(ServerTest, BadRequestsGetOpenAIErrors) {
     int status;
     std::string param, code;
   };
-  const std::string long_text(400, 'x');
+  const std::string long_text(3000, 'x');
   const std::vector<Case> cases = {
       {"{\"messages\": [", 400, "", "invalid_json"},
       {"[1, 2]", 400, "", "invalid_json"},
@@ -256,7 +256,8 @@ TEST_F(ServerTest, OverloadAnswers429AndAdmittedComplete) {
             std::string::npos) << metrics;
 }
 
-// A streaming client that goes away frees its slot: the metrics say so within a second.
+// A streaming client that goes away frees its slot: the metrics say so within a second. The
+// answer is long (no EOS, 900 tokens) so it cannot finish before the client hangs up.
 TEST_F(ServerTest, DisconnectedStreamFreesItsSlot) {
   ServerConfig cfg;
   cfg.slots = 1;
@@ -267,7 +268,7 @@ TEST_F(ServerTest, DisconnectedStreamFreesItsSlot) {
     httplib::Request req;
     req.method = "POST";
     req.path = "/v1/chat/completions";
-    req.body = chat("go", {{"stream", true}, {"max_tokens", 130}, {"temperature", 1}}).dump();
+    req.body = chat("go", {{"stream", true}, {"max_tokens", 900}, {"ignore_eos", true}, {"temperature", 1}}).dump();
     req.set_header("Content-Type", "application/json");
     req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++seen < 3; };
     c.send(req);  // the receiver returns false after 3 pieces: the client hangs up
@@ -285,23 +286,39 @@ TEST_F(ServerTest, DisconnectedStreamFreesItsSlot) {
   EXPECT_EQ(post("/v1/chat/completions", chat("again"))->status, 200);
 }
 
-// Shutdown lets an in-flight request finish, then refuses new ones with 503.
+// Shutdown lets an in-flight request finish (all 900 tokens, long enough to be seen in flight),
+// and while it drains, refuses new requests with 503 + Retry-After.
 TEST_F(ServerTest, ShutdownDrainsInFlightRequests) {
   start();
   std::atomic<int> status{0};
+  json answer;
   std::thread t([&] {
     httplib::Client c("127.0.0.1", server_->port());
-    const auto r = c.Post("/v1/chat/completions", chat("long", {{"max_tokens", 100}, {"temperature", 1}}).dump(),
+    c.set_read_timeout(60, 0);
+    const auto r = c.Post("/v1/chat/completions",
+                          chat("long", {{"max_tokens", 900}, {"ignore_eos", true}, {"temperature", 1}}).dump(),
                           "application/json");
     status = r ? r->status : -1;
+    if (r) answer = json::parse(r->body);
   });
-  for (int i = 0; i < 200; ++i) {  // until the request is in the engine
-    if (client_->Get("/metrics")->body.find("tandem_sequences_in_flight 1") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bool in_flight = false;
+  for (int i = 0; i < 400 && !in_flight; ++i) {
+    in_flight = client_->Get("/metrics")->body.find("tandem_sequences_in_flight 1") != std::string::npos;
+    if (!in_flight) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  server_->shutdown();
+  ASSERT_TRUE(in_flight);
+  std::thread stopper([&] { server_->shutdown(); });
+  bool refused = false;
+  for (int i = 0; i < 400 && !refused; ++i) {
+    const auto r = post("/v1/chat/completions", chat("late"));
+    refused = r && r->status == 503 && r->get_header_value("Retry-After") == "1" &&
+              json::parse(r->body)["error"]["code"] == "shutting_down";
+  }
+  stopper.join();
   t.join();
-  EXPECT_EQ(status, 200);
+  EXPECT_TRUE(refused) << "no 503 while draining";
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(answer["usage"]["completion_tokens"], 900);
 }
 
 }  // namespace
