@@ -1,5 +1,6 @@
 // The GRPO loss on hand-checked cases: each option's effect, the clip's zero-gradient regions,
-// masks, micro-batching, and the analytic gradient against finite differences.
+// masks, micro-batching, rollout-correction weights, and the analytic gradient against finite
+// differences.
 #include "tandem/rl/grpo_loss.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@ struct Data {
   std::vector<double> adv;
   std::vector<uint8_t> mask, truncated;
   double global_count = 0;
+  std::vector<float> weights;
 
   Data(int n, int t) : N(n), T(t), logp(n * t, -1.0f), old_logp(n * t, -1.0f), adv(n, 0.0) {
     mask.assign(n * t, 0);
@@ -32,7 +34,7 @@ struct Data {
   }
   void ratio(int i, int t, double r) { old_logp[i * T + t] = logp[i * T + t] - float(std::log(r)); }
   GrpoBatch batch() const {
-    return GrpoBatch{N, T, logp, old_logp, ref_logp, adv, mask, truncated, global_count};
+    return GrpoBatch{N, T, logp, old_logp, ref_logp, adv, mask, truncated, global_count, weights};
   }
 };
 
@@ -278,6 +280,100 @@ TEST(GrpoLoss, GradientMatchesFiniteDifferences) {
       EXPECT_NEAR(r.dlogp[k], (up - down) / step, 1e-6) << "token " << k;
     }
   }
+}
+
+TEST(GrpoLoss, UnitWeightsAreBitIdenticalToNone) {
+  Data d = random_data();
+  for (auto agg : {LossAggregation::Token, LossAggregation::Sequence, LossAggregation::DrGrpo}) {
+    GrpoConfig c;
+    c.aggregation = agg;
+    c.beta = 0.04;
+    c.epsilon_high = 0.28;
+    c.max_completion_length = 8;
+    d.weights.clear();
+    const GrpoResult none = run(d, c);
+    d.weights.assign(24, 1.0f);
+    const GrpoResult ones = run(d, c);
+    EXPECT_EQ(none.loss, ones.loss);
+    EXPECT_EQ(none.dlogp, ones.dlogp);
+    EXPECT_EQ(none.stats.clip_total, ones.stats.clip_total);
+    EXPECT_EQ(none.stats.mean_ratio, ones.stats.mean_ratio);
+  }
+}
+
+TEST(GrpoLoss, WeightsScaleThePolicyGradientTermNotTheKlPenalty) {
+  // Two tokens of one row, ratios 1 and 1.1 (inside the clip range), A = 0.5, a reference.
+  Data d(1, 2);
+  d.lengths({2});
+  d.adv = {0.5};
+  d.ratio(0, 1, 1.1);
+  d.ref_logp = {-1.5f, -0.5f};  // logp = -1: d = ref - logp = -0.5, +0.5
+  d.weights = {0.25f, 3.0f};
+  GrpoConfig c;
+  c.beta = 0.1;
+  const GrpoResult r = run(d, c);
+  const double r1 = std::exp(double(d.logp[1]) - double(d.old_logp[1]));
+  auto kl = [](double x) { return std::exp(x) - x - 1; };
+  // Token aggregation over 2 tokens.
+  EXPECT_NEAR(r.loss, 0.5 * (-0.25 * 0.5 + 0.1 * kl(-0.5) - 3.0 * r1 * 0.5 + 0.1 * kl(0.5)), 1e-12);
+  EXPECT_NEAR(r.dlogp[0], 0.5 * (-0.25 * 0.5 + 0.1 * (1 - std::exp(-0.5))), 1e-12);
+  EXPECT_NEAR(r.dlogp[1], 0.5 * (-3.0 * 0.5 * r1 + 0.1 * (1 - std::exp(0.5))), 1e-12);
+  // The diagnostics stay unweighted.
+  EXPECT_NEAR(r.stats.mean_ratio, (1 + r1) / 2, 1e-12);
+  EXPECT_NEAR(r.stats.mean_kl, (kl(-0.5) + kl(0.5)) / 2, 1e-12);
+}
+
+TEST(GrpoLoss, AZeroWeightStillCountsInTheDenominatorTheMaskDoesNot) {
+  Data d(1, 2);
+  d.lengths({2});
+  d.adv = {1.0};
+  d.weights = {0.0f, 1.0f};
+  const GrpoResult weighted = run(d);
+  EXPECT_NEAR(weighted.loss, -0.5, 1e-15);
+  EXPECT_EQ(weighted.dlogp[0], 0.0);
+  EXPECT_EQ(weighted.stats.tokens, 2);
+  d.mask[0] = 0;  // what a rollout correction that drops the token passes
+  const GrpoResult masked = run(d);
+  EXPECT_NEAR(masked.loss, -1.0, 1e-15);
+  EXPECT_EQ(masked.stats.tokens, 1);
+}
+
+TEST(GrpoLoss, WeightedGradientMatchesFiniteDifferences) {
+  Data d = random_data();
+  d.weights.resize(24);
+  for (int k = 0; k < 24; ++k) d.weights[k] = float(0.3 + 1.4 * std::abs(std::cos(2.1 * k)));
+  for (auto agg : {LossAggregation::Token, LossAggregation::Sequence, LossAggregation::DrGrpo}) {
+    GrpoConfig c;
+    c.aggregation = agg;
+    c.beta = 0.04;
+    c.epsilon_high = 0.28;
+    c.max_completion_length = 8;
+    const GrpoResult r = run(d, c);
+    for (int k = 0; k < 24; ++k) {
+      const float h = 1e-3f, x = d.logp[k];
+      d.logp[k] = x + h;
+      const double up = run(d, c).loss;
+      d.logp[k] = x - h;
+      const double down = run(d, c).loss;
+      d.logp[k] = x;
+      const double step = double(x + h) - double(x - h);
+      EXPECT_NEAR(r.dlogp[k], (up - down) / step, 1e-6) << "token " << k;
+    }
+  }
+}
+
+TEST(GrpoLoss, BadWeightsThrow) {
+  Data d(1, 2);
+  d.lengths({1});
+  d.adv = {1.0};
+  d.weights = {1.0f};
+  test::expect_error([&] { run(d); }, {"[grpo] weights"});
+  d.weights = {-0.5f, 1.0f};
+  test::expect_error([&] { run(d); }, {"[grpo] weight at completion 0 token 0"});
+  d.weights = {std::numeric_limits<float>::quiet_NaN(), 1.0f};
+  EXPECT_THROW(run(d), Error);
+  d.weights = {1.0f, -1.0f};  // not counted: never read
+  EXPECT_NO_THROW(run(d));
 }
 
 TEST(GrpoLoss, DnllIsMinusTheLogpGradient) {

@@ -6,9 +6,14 @@ giving positive, negative and zero advantages, ratios on both sides of the clip 
 1. For every variant (aggregation x beta x epsilon_high x advantage scaling x mask_truncated) the
 advantages, the loss, its gradient with respect to logp (autograd here) and the diagnostics must
 equal tandem's.
+Every variant again with rollout-correction weights per token (they scale the clipped surrogate,
+not the KL penalty).
 Part 2 (step): a tiny random Qwen3 model; a prompt+completion batch goes forward, logp = -nll,
 the GRPO loss against given old/ref logprobs and advantages, backward. The loss and every
 parameter gradient must equal autograd through qwen3_oracle.forward.
+Part 3 (rollout correction): rollout and trainer log-probabilities with small, large, whole-row
+and zero gaps; measure_mismatch's every field and apply_correction's weights, mask and stats for
+each mode must equal the definitions (docs/grpo.md, "Rollout correction") written here in torch.
 Exits non-zero on any failure, 77 when torch is missing.
 """
 import argparse
@@ -39,6 +44,12 @@ STATS_ABS = 1e-12    # clip fractions are exact counts; mean KL and ratio are O(
 STEP_LOSS_REL = 1e-6
 STEP_GRAD_NMSE = 1e-8  # per parameter tensor
 ADV_EPS = 1e-6
+# Part 3: double against double except the weights, which tandem returns in float32 (relative
+# rounding 2^-24). Token counts and the ratio fractions are exact (inputs keep every ratio away
+# from the interval edges, so the two exp implementations cannot disagree on a side).
+MISMATCH_REL = 1e-9
+WEIGHT_REL = 2e-7
+CSTATS_REL = 1e-6
 
 
 # ---- the formulas, written from the papers with plain torch ops ----
@@ -53,8 +64,9 @@ def advantages(rewards, group_size, scaling):
     return centred.reshape(-1)
 
 
-def grpo_loss(logp, old_logp, ref_logp, adv, mask, truncated, v):
-    """Returns (loss, per-token tensors for the diagnostics). logp may require grad."""
+def grpo_loss(logp, old_logp, ref_logp, adv, mask, truncated, v, weights=None):
+    """Returns (loss, per-token tensors for the diagnostics). logp may require grad. weights:
+    rollout-correction weights per token, multiplying the surrogate only."""
     eps_low = v["epsilon"]
     eps_high = v.get("epsilon_high", eps_low)
     m = mask.double()
@@ -65,6 +77,9 @@ def grpo_loss(logp, old_logp, ref_logp, adv, mask, truncated, v):
     surrogate = torch.min(ratio * a, torch.clamp(ratio, 1 - eps_low, 1 + eps_high) * a)
     d = ref_logp - logp
     kl = torch.exp(d) - d - 1
+    if weights is not None:
+        # Masked positions hold -1 (never read): keep them out of the product, not just the sum.
+        surrogate = torch.where(m > 0, weights.double() * surrogate, torch.zeros_like(surrogate))
     per_token = -(surrogate - v["beta"] * kl)
     loss = aggregate(per_token, m, v)
     n = m.sum()
@@ -142,6 +157,18 @@ def make_loss_inputs(gen):
                 rewards=rewards), G, T
 
 
+def loss_weights(mask):
+    """Rollout-correction weights in [0.1, 2.5] with some exactly 0 and 1; -1 where the mask is 0
+    (tandem must never read them). Their own generator: the other inputs stay as they were."""
+    gen = torch.Generator().manual_seed(7)
+    w = 0.1 + 2.4 * torch.rand(mask.shape, generator=gen, dtype=torch.float64)
+    pick = torch.rand(mask.shape, generator=gen)
+    w[pick < 0.1] = 0.0
+    w[pick > 0.9] = 1.0
+    w[mask == 0] = -1.0
+    return w.float()
+
+
 LOSS_VARIANTS = []
 for agg, beta, eps_high, scaling, mask_trunc in itertools.product(
         ("token", "sequence", "dr_grpo"), (0.0, 0.04), (None, 0.28), ("group", "batch", "none"),
@@ -160,9 +187,11 @@ def variant_name(v):
 
 def check_loss(args, gen, checker):
     inputs, G, T = make_loss_inputs(gen)
+    weights = loss_weights(inputs["mask"])
     path_in = os.path.join(args.workdir, "loss.in.safetensors")
     path_out = os.path.join(args.workdir, "loss.out.safetensors")
-    oracle.write_safetensors(path_in, inputs, {"group_size": G, "variants": json.dumps(LOSS_VARIANTS)})
+    oracle.write_safetensors(path_in, dict(inputs, weights=weights),
+                             {"group_size": G, "variants": json.dumps(LOSS_VARIANTS)})
     subprocess.run([args.runner, "loss", path_in, path_out], check=True)
     got, _ = oracle.read_safetensors(path_out)
     worst = {}
@@ -180,6 +209,21 @@ def check_loss(args, gen, checker):
             grad=checker.check(f"{name} grad_rel", rel(got[f"dlogp.{k}"], logp.grad), GRAD_REL),
             stats=checker.check(f"{name} stats_abs", float((got[f"stats.{k}"] - stats).abs().max()),
                                 STATS_ABS))
+        # The same with rollout-correction weights.
+        wlogp = inputs["logp"].double().requires_grad_(True)
+        wloss, wstats, _ = grpo_loss(wlogp, inputs["old_logp"].double(), inputs["ref_logp"].double(),
+                                     adv, inputs["mask"], inputs["truncated"], v, weights)
+        wloss.backward()
+        errs.update(
+            wloss=checker.check(f"{name} weighted loss_rel",
+                                abs(float(got[f"loss.w.{k}"][0]) - wloss.item()) / abs(wloss.item()),
+                                LOSS_REL),
+            wgrad=checker.check(f"{name} weighted grad_rel", rel(got[f"dlogp.w.{k}"], wlogp.grad),
+                                GRAD_REL),
+            wstats=checker.check(f"{name} weighted stats_abs",
+                                 float((got[f"stats.w.{k}"] - wstats).abs().max()), STATS_ABS))
+        # Non-trivial weights must move the gradient (else the weighted check proves little).
+        checker.check(f"{name} weights change the gradient (-rel)", -rel(wlogp.grad, logp.grad), -0.1)
         worst[name] = errs
     by_agg = {}
     for name, errs in worst.items():
@@ -198,6 +242,154 @@ def check_loss(args, gen, checker):
                           advantages(inputs["rewards"], G, "group"), inputs["mask"], inputs["truncated"],
                           LOSS_VARIANTS[0])[1]
     checker.check("inputs clip low and high sides (min fraction)", -min(float(ref_stats[0]), float(ref_stats[1])), -0.01)
+
+
+# ---- part 3: rollout correction ----
+
+RATIO_EDGES = (0.5, 0.8, 1.25, 1.5, 2.0)  # every interval bound and cap the configs below use
+CORRECTION_CONFIGS = [
+    dict(mode="none"),
+    dict(mode="tis", cap=2.0),
+    dict(mode="tis", cap=1.5),
+    dict(mode="mis", low=0.5, high=2.0),
+    dict(mode="mis", low=0.8, high=1.25),
+    dict(mode="mask", low=0.5, high=2.0),
+    dict(mode="mask", low=0.8, high=1.25),
+]
+CORRECTION_DEFAULTS = dict(cap=2.0, low=0.5, high=2.0)
+
+
+def make_correction_inputs():
+    """Rollout log-probabilities and the trainer's for the same tokens: mostly small gaps, a few
+    large ones, rows shifted whole (down and up, for mis to drop), a bit-equal row, a masked row,
+    ragged lengths and a hole."""
+    gen = torch.Generator().manual_seed(11)
+    N, T = 10, 12
+    lengths = torch.tensor([12, 5, 9, 1, 12, 7, 10, 0, 4, 11])
+    mask = (torch.arange(T)[None, :] < lengths[:, None]).to(torch.uint8)
+    mask[2, 3] = 0
+    rollout = -(0.02 + 3 * torch.rand(N, T, generator=gen, dtype=torch.float64))
+    delta = 0.15 * torch.randn(N, T, generator=gen, dtype=torch.float64)
+    big = torch.rand(N, T, generator=gen) < 0.12
+    sign = torch.rand(N, T, generator=gen) < 0.5
+    delta[big & sign] = -1.2
+    delta[big & ~sign] = 1.0
+    delta[5] = -0.95 + 0.05 * torch.randn(T, generator=gen, dtype=torch.float64)  # g ~ 0.39
+    delta[6] = 0.85 + 0.05 * torch.randn(T, generator=gen, dtype=torch.float64)   # g ~ 2.3
+    delta[8] = 0.0  # bit-equal
+    # No token ratio within 1e-4 of an edge.
+    ratio = torch.exp(delta)
+    for e in RATIO_EDGES:
+        near = (ratio - e).abs() < 1e-4
+        ratio[near] = e * (1 + 5e-4)
+    rollout = rollout.float()
+    train = (rollout.double() + ratio.log()).float()
+    train[8] = rollout[8]
+    nan = float("nan")
+    rollout[mask == 0] = nan  # never read
+    train[mask == 0] = nan
+    return dict(rollout_logp=rollout, train_logp=train, mask=mask)
+
+
+def mismatch_oracle(rollout, train, mask):
+    m = mask.bool()
+    lr, lt = rollout.double()[m], train.double()[m]
+    p_roll, p_train = torch.exp(lr), torch.exp(lt)
+    r = p_train / p_roll
+    return torch.stack([
+        m.sum().double(),
+        (p_roll - p_train).abs().mean(),
+        (p_roll - p_train).abs().max(),
+        (lr - lt).mean(),
+        (r - 1 - torch.log(r)).mean(),
+        torch.exp(-lr.mean()),
+        torch.exp(-lt.mean()),
+        ((r < 0.5) | (r > 2.0)).double().mean(),
+        ((r < 0.8) | (r > 1.25)).double().mean()])
+
+
+def correction_oracle(rollout, train, mask, c):
+    """Returns (weights, mask, stats) from the definitions, in float64."""
+    c = dict(CORRECTION_DEFAULTS, **c)
+    m = mask.bool()
+    zero = torch.zeros(mask.shape, dtype=torch.float64)
+    log_r = torch.where(m, train.double() - rollout.double(), zero)
+    r = torch.exp(log_r)
+    n_row = m.sum(dim=1)
+    if c["mode"] == "none":
+        keep, w = m, m.double()
+    elif c["mode"] == "tis":
+        keep = m
+        w = torch.where(m, torch.clamp(r, max=c["cap"]), zero)
+    elif c["mode"] == "mis":
+        g = torch.exp(log_r.sum(dim=1) / n_row.clamp(min=1))
+        row_keep = (n_row > 0) & (g >= c["low"]) & (g <= c["high"])
+        keep = m & row_keep[:, None]
+        w = torch.where(keep, g[:, None].expand_as(zero), zero)
+    else:
+        keep = m & (r >= c["low"]) & (r <= c["high"])
+        w = keep.double()
+    tokens, kept = m.sum().double(), keep.sum().double()
+    kw = w[keep]
+    stats = torch.stack([
+        tokens, kept, (n_row > 0).sum().double(), ((n_row > 0) & (keep.sum(dim=1) == 0)).sum().double(),
+        (tokens - kept) / tokens, kw.mean(), kw.max(), kw.sum() ** 2 / (kept * (kw ** 2).sum())])
+    return w, keep.to(torch.uint8), stats
+
+
+def check_correction(args, checker):
+    inputs = make_correction_inputs()
+    path_in = os.path.join(args.workdir, "correction.in.safetensors")
+    path_out = os.path.join(args.workdir, "correction.out.safetensors")
+    oracle.write_safetensors(path_in, inputs, {"configs": json.dumps(CORRECTION_CONFIGS)})
+    subprocess.run([args.runner, "correction", path_in, path_out], check=True)
+    got, _ = oracle.read_safetensors(path_out)
+    rollout, train, mask = inputs["rollout_logp"], inputs["train_logp"], inputs["mask"]
+
+    want = mismatch_oracle(rollout, train, mask)
+    fields = ("tokens", "mean_abs_prob_diff", "max_abs_prob_diff", "kl_k1", "kl_k3", "rollout_ppl",
+              "train_ppl", "frac_beyond_2x", "frac_beyond_1_25x")
+    worst_mismatch = 0.0
+    for j, f in enumerate(fields):
+        a, b = float(got["mismatch"][j]), float(want[j])
+        bar = 0.0 if f in ("tokens", "frac_beyond_2x", "frac_beyond_1_25x") else MISMATCH_REL
+        err = abs(a - b) / max(abs(b), 1e-300)
+        worst_mismatch = max(worst_mismatch, checker.check(f"mismatch {f} rel ({a} vs {b})", err, bar))
+    print(f"rollout mismatch[{int(want[0])} tokens, k1 {float(want[3]):.3g}, k3 {float(want[4]):.3g}, "
+          f"beyond 2x {float(want[7]):.2f}, beyond 1.25x {float(want[8]):.2f}] worst rel: "
+          f"{worst_mismatch:.2g}")
+
+    stat_names = ("tokens", "kept_tokens", "sequences", "masked_sequences", "masked_fraction",
+                  "mean_weight", "max_weight", "ess")
+    for k, c in enumerate(CORRECTION_CONFIGS):
+        name = "/".join([c["mode"]] + [f"{key}={c[key]:g}" for key in ("cap", "low", "high") if key in c])
+        w, keep, stats = correction_oracle(rollout, train, mask, c)
+        checker.check(f"correction {name} mask differs (tokens)",
+                      float((got[f"mask.{k}"] != keep).sum()), 0)
+        w_err = float(((got[f"weights.{k}"].double() - w).abs() / w.abs().clamp(min=1e-300)).max())
+        checker.check(f"correction {name} weights rel", w_err, WEIGHT_REL)
+        s_err = 0.0
+        for j, f in enumerate(stat_names):
+            a, b = float(got[f"stats.{k}"][j]), float(stats[j])
+            bar = 0.0 if j < 4 else CSTATS_REL
+            s_err = max(s_err, checker.check(f"correction {name} {f} rel ({a} vs {b})",
+                                             abs(a - b) / max(abs(b), 1e-300), bar))
+        print(f"rollout correction[{name}]: kept {int(stats[1])}/{int(stats[0])} tokens, "
+              f"{int(stats[3])} sequences dropped, ess {float(stats[7]):.3f}; worst weight rel "
+              f"{w_err:.2g}, stats rel {s_err:.2g}")
+        # The inputs must exercise each mode: something clipped, dropped or masked.
+        if c["mode"] == "tis":
+            checker.check(f"inputs: {name} clips a token (-count)",
+                          -float(((w == c["cap"]) & (keep > 0)).sum()), -1)
+        if c["mode"] in ("mis", "mask"):
+            checker.check(f"inputs: {name} masks a token (-count)", -float(stats[0] - stats[1]), -1)
+            checker.check(f"inputs: {name} keeps a token (-count)", -float(stats[1]), -1)
+    # And no row's geometric mean ratio lies near a mis interval bound.
+    m = mask.bool()
+    log_r = torch.where(m, train.double() - rollout.double(), torch.zeros(mask.shape, dtype=torch.float64))
+    g = torch.exp(log_r.sum(dim=1) / m.sum(dim=1).clamp(min=1))
+    closest = min(float((g - e).abs().min()) for e in RATIO_EDGES)
+    checker.check("inputs: mis row ratio distance to an edge (-)", -closest, -1e-4)
 
 
 # ---- part 2: a whole update step through a tiny model ----
@@ -282,11 +474,13 @@ def main():
     checker = Checker()
     check_loss(args, gen, checker)
     check_step(args, gen, checker)
+    check_correction(args, checker)
     if checker.failures:
         print("grpo oracle FAILED:\n  " + "\n  ".join(checker.failures))
         sys.exit(1)
-    print(f"grpo oracle: {len(LOSS_VARIANTS)} loss variants and {len(STEP_VARIANTS)} update steps "
-          "match PyTorch")
+    print(f"grpo oracle: {len(LOSS_VARIANTS)} loss variants (unweighted and weighted), "
+          f"{len(STEP_VARIANTS)} update steps, the rollout mismatch and {len(CORRECTION_CONFIGS)} "
+          "rollout corrections match PyTorch")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
 // Runs tandem's GRPO pieces on inputs written by grpo_oracle.py and writes what the PyTorch oracle
-// checks. Two modes:
+// checks. Three modes:
 //   grpo_runner loss IN.safetensors OUT.safetensors
 //     for every variant in the "variants" metadata (JSON list): advantages from the rewards, then
-//     the loss, d loss / d logp and the diagnostics.
+//     the loss, d loss / d logp and the diagnostics; when IN holds "weights" (rollout-correction
+//     weights per token), the same again with them (loss.w.K, dlogp.w.K, stats.w.K).
+//   grpo_runner correction IN.safetensors OUT.safetensors
+//     measure_mismatch on rollout_logp, train_logp and mask ("mismatch"), then apply_correction
+//     for every config in the "configs" metadata (JSON list of {mode, cap, low, high}): weights.K,
+//     mask.K and stats.K.
 //   grpo_runner step BACKEND MODEL_DIR IN.safetensors OUT.safetensors
 //     for every variant: forward a prompt+completion batch through a model, logp = -nll, the GRPO
 //     loss against the given old/ref logprobs and advantages, backward(-dloss/dlogp), and every
@@ -21,6 +26,7 @@
 #include "tandem/model/transformer.h"
 #include "tandem/rl/advantages.h"
 #include "tandem/rl/grpo_loss.h"
+#include "tandem/rl/rollout_correction.h"
 
 using namespace tandem;
 
@@ -79,11 +85,15 @@ struct Outputs {
   SafetensorsWriter writer;
   std::deque<std::vector<double>> f64;
   std::deque<std::vector<float>> f32;
+  std::deque<std::vector<uint8_t>> u8;
   void add(const std::string& name, std::vector<int64_t> shape, std::vector<double> v) {
     writer.add(name, DType::F64, std::move(shape), f64.emplace_back(std::move(v)).data());
   }
   void add(const std::string& name, std::vector<int64_t> shape, std::vector<float> v) {
     writer.add_f32(name, std::move(shape), f32.emplace_back(std::move(v)).data());
+  }
+  void add(const std::string& name, std::vector<int64_t> shape, std::vector<uint8_t> v) {
+    writer.add(name, DType::U8, std::move(shape), u8.emplace_back(std::move(v)).data());
   }
   void add_result(const std::string& k, int N, int T, const GrpoResult& r) {
     add("loss." + k, {1}, std::vector<double>{r.loss});
@@ -104,14 +114,55 @@ int loss_mode(const std::string& in_path, const std::string& out_path) {
   const auto mask = read_as<uint8_t>(in, "mask", DType::U8);
   const auto truncated = read_as<uint8_t>(in, "truncated", DType::U8);
   const auto rewards = read_as<double>(in, "rewards", DType::F64);
+  const auto weights =
+      in.find("weights") ? read_as<float>(in, "weights", DType::F32) : std::vector<float>();
   const int group_size = std::stoi(in.metadata().at("group_size"));
   Outputs out;
   const std::vector<Variant> vs = variants(in);
   for (size_t k = 0; k < vs.size(); ++k) {
     std::vector<double> adv = group_advantages(rewards, group_size, vs[k].scaling);
-    const GrpoBatch batch{N, T, logp, old_logp, ref_logp, adv, mask, truncated, 0};
+    GrpoBatch batch{N, T, logp, old_logp, ref_logp, adv, mask, truncated, 0};
     out.add_result(std::to_string(k), N, T, grpo_loss(batch, vs[k].loss));
+    if (!weights.empty()) {
+      batch.weights = weights;
+      out.add_result("w." + std::to_string(k), N, T, grpo_loss(batch, vs[k].loss));
+    }
     out.add("adv." + std::to_string(k), {N}, std::move(adv));
+  }
+  out.writer.write(out_path);
+  return 0;
+}
+
+int correction_mode(const std::string& in_path, const std::string& out_path) {
+  const SafetensorsReader in = SafetensorsReader::open(in_path);
+  const TensorInfo& shape = in.get("rollout_logp");
+  const int N = int(shape.shape[0]), T = int(shape.shape[1]);
+  const auto rollout = read_as<float>(in, "rollout_logp", DType::F32);
+  const auto train = read_as<float>(in, "train_logp", DType::F32);
+  const auto mask = read_as<uint8_t>(in, "mask", DType::U8);
+  Outputs out;
+  const MismatchStats m = measure_mismatch(rollout, train, mask, N, T);
+  out.add("mismatch", {9},
+          std::vector<double>{double(m.tokens), m.mean_abs_prob_diff, m.max_abs_prob_diff, m.kl_k1,
+                              m.kl_k3, m.rollout_ppl, m.train_ppl, m.frac_beyond_2x,
+                              m.frac_beyond_1_25x});
+  const auto configs = nlohmann::json::parse(in.metadata().at("configs"));
+  for (size_t k = 0; k < configs.size(); ++k) {
+    const auto& j = configs[k];
+    CorrectionConfig c;
+    c.mode = parse_rollout_correction(j.at("mode").get<std::string>());
+    c.cap = j.value("cap", c.cap);
+    c.low = j.value("low", c.low);
+    c.high = j.value("high", c.high);
+    Correction r = apply_correction(rollout, train, mask, N, T, c);
+    const CorrectionStats& s = r.stats;
+    const std::string key = std::to_string(k);
+    out.add("weights." + key, {N, T}, std::move(r.weights));
+    out.add("mask." + key, {N, T}, std::move(r.mask));
+    out.add("stats." + key, {8},
+            std::vector<double>{double(s.tokens), double(s.kept_tokens), double(s.sequences),
+                                double(s.masked_sequences), s.masked_fraction, s.mean_weight,
+                                s.max_weight, s.ess});
   }
   out.writer.write(out_path);
   return 0;
@@ -164,8 +215,10 @@ int main(int argc, char** argv) try {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "loss" && argc == 4) return loss_mode(argv[2], argv[3]);
   if (mode == "step" && argc == 6) return step_mode(argv[2], argv[3], argv[4], argv[5]);
+  if (mode == "correction" && argc == 4) return correction_mode(argv[2], argv[3]);
   std::fprintf(stderr,
                "usage: grpo_runner loss IN.safetensors OUT.safetensors\n"
+               "       grpo_runner correction IN.safetensors OUT.safetensors\n"
                "       grpo_runner step BACKEND MODEL_DIR IN.safetensors OUT.safetensors\n");
   return 2;
 } catch (const std::exception& e) {

@@ -31,6 +31,7 @@ void validate(const GrpoBatch& b, const GrpoConfig& c) {
   check_size(b.advantages.size(), size_t(b.num_completions), "advantages");
   if (!b.ref_logp.empty()) check_size(b.ref_logp.size(), n, "ref_logp");
   if (!b.truncated.empty()) check_size(b.truncated.size(), size_t(b.num_completions), "truncated");
+  if (!b.weights.empty()) check_size(b.weights.size(), n, "weights");
   TANDEM_CHECK(c.beta == 0 || !b.ref_logp.empty(),
                "[grpo] beta = {} needs reference log-probabilities (ref_logp is empty)", c.beta);
   TANDEM_CHECK(b.global_count >= 0 && std::isfinite(b.global_count),
@@ -58,7 +59,7 @@ GrpoResult grpo_loss(const GrpoBatch& b, const GrpoConfig& c) {
   validate(b, c);
   const int N = b.num_completions, T = b.length;
   const double lo = 1.0 - c.epsilon, hi = 1.0 + c.epsilon_high.value_or(c.epsilon);
-  const bool have_ref = !b.ref_logp.empty();
+  const bool have_ref = !b.ref_logp.empty(), have_weights = !b.weights.empty();
 
   // Which positions count, and how many per row.
   std::vector<int64_t> row_tokens(size_t(N), 0);
@@ -101,6 +102,14 @@ GrpoResult grpo_loss(const GrpoBatch& b, const GrpoConfig& c) {
       const double r = std::exp(lp - old);
       const Surrogate sur = clipped_surrogate(r, A, lo, hi);
       double tok_loss = -sur.value, tok_grad = -sur.grad;
+      if (have_weights) {
+        // Rollout correction: the importance weight scales the policy-gradient term only.
+        const double wt = b.weights[k];
+        TANDEM_CHECK(std::isfinite(wt) && wt >= 0,
+                     "[grpo] weight at completion {} token {} must be finite and >= 0, got {}", i,
+                     t, wt);
+        tok_loss *= wt, tok_grad *= wt;
+      }
       if (have_ref) {
         const double ref = b.ref_logp[k];
         TANDEM_CHECK(std::isfinite(ref), "[grpo] non-finite ref_logp at completion {} token {}", i,

@@ -41,6 +41,12 @@ struct GrpoBatch {
   // the whole batch's counted tokens (Token), non-empty sequences (Sequence) or completions
   // (DrGrpo). 0: count this batch. Summing micro-batch losses then gives the whole batch's loss.
   double global_count = 0;
+  // (N*T) or empty: rollout-correction weight per token (rollout_correction.h), which multiplies
+  // the token's policy-gradient (clipped surrogate) term in the loss and in dlogp, and not its KL
+  // penalty. Empty: every weight is 1, with results bit-identical to no weights at all. Dropping
+  // tokens is the mask's job (pass the corrected mask): a weight of 0 still counts the token in
+  // the aggregation's denominator and in the diagnostics.
+  std::span<const float> weights{};
 };
 
 struct GrpoStats {
@@ -60,7 +66,8 @@ struct GrpoResult {
 };
 
 // Throws tandem::Error ("[grpo] ...") on mismatched sizes, bad config, beta > 0 without reference
-// log-probabilities, or a non-finite input at a counted position.
+// log-probabilities, a non-finite input at a counted position, or a negative weight there.
+// The diagnostics (GrpoStats) count tokens as they are, unweighted.
 GrpoResult grpo_loss(const GrpoBatch& batch, const GrpoConfig& config);
 
 // The weights Transformer::backward takes: dnll = -dloss/dlogp, in float.
