@@ -26,14 +26,23 @@ namespace tandem::test {
 // backend cut down to the mandatory half (serve_only_backend.h), so that the skips of optional
 // ops are exercised on every machine, not only on the day a serving-only chip arrives.
 inline constexpr const char* kServeOnly = "serve_only";
+// And on "cpu_batch_invariant": the CPU backend with its batch-invariant mode on (backend.h), so
+// every kernel contract still holds in that mode (batch_invariant_test.cpp checks what it adds).
+inline constexpr const char* kCpuBatchInvariant = "cpu_batch_invariant";
 
 inline std::vector<std::string> suite_backends() {
   std::vector<std::string> names = available_backends();
   names.emplace_back(kServeOnly);
+  names.emplace_back(kCpuBatchInvariant);
   return names;
 }
 inline std::unique_ptr<Backend> make_suite_backend(const std::string& name) {
   if (name == kServeOnly) return std::make_unique<ServeOnlyBackend>(make_backend("cpu"));
+  if (name == kCpuBatchInvariant) {
+    std::unique_ptr<Backend> be = make_backend("cpu");
+    be->set_batch_invariant(true);
+    return be;
+  }
   return make_backend(name);
 }
 

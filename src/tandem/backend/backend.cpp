@@ -52,6 +52,10 @@ bool Backend::supports(Op) const {
   return false;
 }
 
+void Backend::set_batch_invariant(bool on) {
+  if (on) fail("[batch_invariant] backend '{}' has no batch-invariant mode", name());
+}
+
 void Backend::embedding_backward(float*, const float*, const int32_t*, int, int) {
   not_implemented(*this, Op::EmbeddingBackward);
 }

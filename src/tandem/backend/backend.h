@@ -65,6 +65,23 @@ class Backend {
   // fewer threads than cores, so HTTP work and clients on the same machine do not stall it.
   virtual void set_threads(int threads) { (void)threads; }
 
+  // ---- batch-invariant mode -----------------------------------------------------------------
+  // The contract above makes a row independent of its place in a batch for the row kernels; GEMM
+  // on a tuned BLAS is not: it may round a row of C differently depending on M and on the rows
+  // beside it. Batch-invariant mode promises more, for every entry point: each output row's bits
+  // are independent of how many rows share the call, of where the row sits among them and of the
+  // thread count. For GEMM each C[i][j] is computed by the same sequence of operations whatever
+  // M, N, i, j and threads: blocking and reduction order are fixed per K (and N), never per M.
+  // A sequence then gets the same logits, and so the same log-probabilities, whether the trainer
+  // runs it as one row of a (B, T) batch or the engine prefills it in chunks and decodes it beside
+  // any other sequences (the engine also computes its log-probabilities with
+  // cross_entropy_forward in this mode, the trainer's formula). Off by default: it may be slower.
+  // A backend without the mode keeps the defaults: supports_batch_invariant() false and
+  // set_batch_invariant(true) throwing tandem::Error "[batch_invariant] ...".
+  virtual bool supports_batch_invariant() const { return false; }
+  virtual void set_batch_invariant(bool on);  // the default throws when on; false is a no-op
+  virtual bool batch_invariant() const { return false; }  // whether the mode is on
+
   // ---- dense algebra ------------------------------------------------------------------------
   // C(M,N) = alpha * op(A)(M,K) @ op(B)(K,N) + beta * C. Row-major; op(X) = X^T when tX.
   // Repeated `batch` times with element strides sA, sB, sC between consecutive matrices.

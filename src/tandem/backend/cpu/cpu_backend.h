@@ -7,8 +7,8 @@
 // in-row reductions use fixed 16-lane accumulators (see vec.h) so pointer alignment cannot change
 // how the compiler splits a sum.
 // One class, its methods defined per op family: memory and factory in cpu_backend.cpp, then
-// gemm.cpp, embedding.cpp, norm.cpp, rope.cpp, attention.cpp, activation.cpp, cross_entropy.cpp,
-// optimizer.cpp, reduce.cpp.
+// gemm.cpp (and gemm_invariant.cpp), embedding.cpp, norm.cpp, rope.cpp, attention.cpp,
+// activation.cpp, cross_entropy.cpp, optimizer.cpp, reduce.cpp.
 #include "tandem/backend/backend.h"
 
 namespace tandem {
@@ -27,6 +27,11 @@ class CpuBackend final : public Backend {
   void fill(float* x, float value, size_t n) override;
   void synchronize() override {}
   void set_threads(int threads) override;
+  // Batch-invariant mode (backend.h): GEMM goes through gemm_invariant.cpp instead of OpenBLAS;
+  // every other kernel is row-independent already (the fixed reductions above).
+  bool supports_batch_invariant() const override { return true; }
+  void set_batch_invariant(bool on) override { batch_invariant_ = on; }
+  bool batch_invariant() const override { return batch_invariant_; }
 
   void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda,
             const float* B, int ldb, float beta, float* C, int ldc, int batch, int64_t sA,
@@ -64,6 +69,9 @@ class CpuBackend final : public Backend {
                   int64_t step) override;
   double sum_squares(const float* x, size_t n) override;
   bool all_finite(const float* x, size_t n) override;
+
+ private:
+  bool batch_invariant_ = false;
 };
 
 }  // namespace tandem

@@ -1,9 +1,11 @@
-// Dense algebra: GEMM through OpenBLAS, and y += x.
+// Dense algebra: GEMM through OpenBLAS (or, in batch-invariant mode, gemm_invariant.cpp), and
+// y += x.
 #include <cblas.h>
 
 #include <algorithm>
 
 #include "tandem/backend/cpu/cpu_backend.h"
+#include "tandem/backend/cpu/gemm_invariant.h"
 #include "tandem/core/error.h"
 
 namespace tandem {
@@ -18,6 +20,9 @@ void CpuBackend::gemm(bool tA, bool tB, int M, int N, int K, float alpha, const 
   TANDEM_CHECK(ldb >= std::max(1, tB ? K : N), "[gemm] ldb={} too small", ldb);
   TANDEM_CHECK(ldc >= std::max(1, N), "[gemm] ldc={} too small (N={})", ldc, N);
   if (M == 0 || N == 0 || batch == 0) return;
+  if (batch_invariant_)
+    return cpu::gemm_invariant(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, batch, sA, sB,
+                               sC);
   const auto ta = tA ? CblasTrans : CblasNoTrans;
   const auto tb = tB ? CblasTrans : CblasNoTrans;
   // One thread pool: OpenMP threads each run single-threaded OpenBLAS on a fixed panel of C.
