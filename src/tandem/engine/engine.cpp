@@ -181,7 +181,10 @@ bool Engine::accept(int slot, std::span<const float> logits) {
   Active& a = *slot_[slot];
   const Request& r = a.request;
   Completion& c = a.completion;
-  const TokenLogprob tok = sample_token(logits, r.generation.sampling, r.sequence, c.tokens.size());
+  TokenLogprob tok = sample_token(logits, r.generation.sampling, r.sequence, c.tokens.size());
+  // Batch-invariant mode: the log-probability by the trainer's kernel (cross-entropy on the
+  // device), so a rollout reports the bits the trainer's forward computes for the same token.
+  if (decoder_.batch_invariant()) tok.logprob = decoder_.token_logprob(logits, tok.token);
   c.tokens.push_back(tok.token);
   c.logprobs.push_back(tok.logprob);
   if (r.top_logprobs > 0) c.top_logprobs.push_back(top_logprobs(logits, r.top_logprobs));

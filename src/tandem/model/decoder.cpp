@@ -141,4 +141,24 @@ void Decoder::decode(std::span<const int32_t> tokens, const std::vector<bool>& a
     if (active[s]) ++len_[s];
 }
 
+float Decoder::token_logprob(std::span<const float> logits, int32_t token) {
+  const int V = cfg_.vocab_size;
+  TANDEM_CHECK(int(logits.size()) == V, "[token_logprob] expected {} logits, got {}", V,
+               logits.size());
+  TANDEM_CHECK(token >= 0 && token < V, "[token_logprob] token {} outside the vocabulary [0, {})",
+               token, V);
+  if (!lp_logits_.bytes()) {
+    lp_logits_ = DeviceBuffer(be_, size_t(V) * sizeof(float));
+    lp_target_ = DeviceBuffer(be_, sizeof(int32_t));
+    lp_nll_ = DeviceBuffer(be_, 2 * sizeof(float));
+  }
+  be_.to_device(lp_logits_.as(), logits.data(), size_t(V) * sizeof(float));
+  be_.to_device(lp_target_.as(), &token, sizeof(int32_t));
+  float* nll = lp_nll_.as();
+  be_.cross_entropy_forward(nll, nll + 1, lp_logits_.as(), lp_target_.as<int32_t>(), 1, V);
+  float host = 0;
+  be_.to_host(&host, nll, sizeof(float));
+  return -host;
+}
+
 }  // namespace tandem

@@ -34,6 +34,15 @@ class Decoder {
   // slot is full.
   void decode(std::span<const int32_t> tokens, const std::vector<bool>& active, float* logits);
 
+  // Whether the backend runs in batch-invariant mode (backend.h): then a sequence's logits have the
+  // same bits here as in the trainer's forward pass, whatever the batch, slot or chunking.
+  bool batch_invariant() const { return be_.batch_invariant(); }
+  // log softmax(logits)[token] computed by the backend's cross_entropy_forward on the device
+  // (logp = -nll: the kernel and formula the trainer's forward uses), for logits (V) on the host,
+  // e.g. one row of what prefill() or decode() returned. The sampler's host formula differs in its
+  // last bits; in batch-invariant mode the engine reports this one.
+  float token_logprob(std::span<const float> logits, int32_t token);
+
  private:
   // Runs n rows through every block: row i is token ids[i] at position pos[i] of slot[i]; its
   // k/v land in that slot's cache when write[i], and it attends to positions [0, pos[i]].
@@ -52,6 +61,7 @@ class Decoder {
   DeviceBuffer ids_, pos_, slot_, lens_;  // (n) int32
   // One scratch set for every layer: the residual stream x_ is updated in place.
   DeviceBuffer x_, ln_, rstd_, q_, k_, v_, qr_, kr_, att_, lse_, gate_, up_, logits_;
+  DeviceBuffer lp_logits_, lp_target_, lp_nll_;  // token_logprob: (V), (1) int32, (2) nll + entropy
 };
 
 }  // namespace tandem
