@@ -37,10 +37,22 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", s.threads,
                   "Kernel threads of the engine (0: all cores but one, left for HTTP and clients)")
       ->capture_default_str()->check(kNonNegative);
+  auto weights = std::make_shared<std::string>("f32");
+  cmd->add_option("--weights", *weights,
+                  "Compute with the weights rounded as a GGUF export of this type holds them "
+                  "(f32, bf16, q8_0, q4_0): a stand-in for a chip that serves the export")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0"}, CLI::ignore_case));
+  cmd->add_option("--admin-key", s.admin_key,
+                  "Accept new weights from a trainer at POST /admin/weights with 'Authorization: "
+                  "Bearer KEY' (tandem grpo --rollout-server); unset: weights never change");
   cmd->add_option("--model-name", s.model_name, "The model id clients name (default: the directory's name)");
+  cmd->add_flag("--deterministic", a->deterministic,
+                "Batch-invariant kernels (CPU): a row's results do not depend on the rows beside it");
   cmd->add_option("--backend", a->backend, "Device backend: " + backend_choices())
       ->capture_default_str();
-  cmd->callback([a] {
+  cmd->callback([a, weights] {
+    a->server.weights = gguf::parse_tensor_type(*weights);
     ConsoleReporter reporter = console();
     run_serve(*a, reporter);
   });

@@ -26,7 +26,7 @@ Engine::Id Engine::submit(Request request) {
                "[generate] stop strings need an engine with a tokenizer");
   std::lock_guard lock(mutex_);
   const Id id = next_id_++;
-  inbox_.push_back({id, std::move(request), {}, {}, 0, -1, {}});
+  inbox_.push_back({id, std::move(request), {}, {}, 0, -1, {}, 0});
   ++queued_;
   work_.notify_one();
   return id;
@@ -56,6 +56,12 @@ void Engine::wake() {
   std::lock_guard lock(mutex_);
   woken_ = true;
   work_.notify_all();
+}
+
+void Engine::weights_changed() {
+  ++weights_epoch_;
+  for (auto& s : slot_)
+    if (s && s->prefilling() && s->prefilled > 0) s->prefilled = 0;
 }
 
 void Engine::take_inbox() {
@@ -116,6 +122,7 @@ bool Engine::start(int slot, Active a) {
   s.prefilled = 0;
   if (!(cfg_.reuse_prompts && reuse_prompt(slot, s))) {
     if (cfg_.prefill_chunk > 0) return true;
+    s.weights_epoch = weights_epoch_;
     s.first_logits = decoder_.prefill(slot, s.request.prompt);
     s.prefilled = int(s.request.prompt.size());
     std::lock_guard lock(counters_mutex_);
@@ -130,10 +137,11 @@ bool Engine::reuse_prompt(int slot, Active& a) {
   for (int t = 0; t < slots(); ++t) {
     const std::optional<Active>& src = slot_[t];
     if (t == slot || !src || src->prefilling() || src->first_logits.empty() ||
-        src->request.prompt != a.request.prompt)
+        src->weights_epoch != weights_epoch_ || src->request.prompt != a.request.prompt)
       continue;
     decoder_.copy_prefix(t, slot, int(a.request.prompt.size()));
     a.first_logits = src->first_logits;
+    a.weights_epoch = src->weights_epoch;
     a.prefilled = int(a.request.prompt.size());
     return true;
   }
@@ -159,6 +167,7 @@ void Engine::prefill_chunks() {
     }
     if (budget <= 0) continue;
     const int n = int(a.request.prompt.size()), c = std::min(n - a.prefilled, budget);
+    if (a.prefilled == 0) a.weights_epoch = weights_epoch_;
     std::vector<float> logits =
         decoder_.prefill(s, std::span(a.request.prompt).subspan(a.prefilled, c), a.prefilled);
     a.prefilled += c, budget -= c;

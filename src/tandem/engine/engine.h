@@ -56,6 +56,11 @@ class Engine {
   // Blocks until a request is queued or wake() is called (a server's loop waits here when idle).
   void wait_for_work();
   void wake();
+  // The model's weights were replaced between two steps (a server taking a trainer's update;
+  // engine thread only). Prompts part-way through a chunked prefill start again, and no cache
+  // computed before is copied for a new request, so every prompt is computed under one set of
+  // weights. Sequences already decoding continue: their tokens from now on are the new weights'.
+  void weights_changed();
 
   int slots() const { return decoder_.slots(); }
   int max_len() const { return decoder_.max_len(); }
@@ -78,6 +83,7 @@ class Engine {
     int32_t next = 0;      // the token fed at the next decode
     int prefilled = -1;    // prompt tokens in the slot's cache; -1: not yet in a slot
     std::vector<float> first_logits;  // what the prompt predicts (kept for prompt reuse)
+    uint64_t weights_epoch = 0;       // the weights its prompt was computed under
     bool prefilling() const { return prefilled < int(request.prompt.size()); }
   };
   void take_inbox();
@@ -95,6 +101,7 @@ class Engine {
   std::vector<std::optional<Active>> slot_;  // the sequence each slot holds
   std::deque<Active> queue_;                 // admitted in order
   std::vector<float> logits_;                // (slots, V) host copy of the last decode
+  uint64_t weights_epoch_ = 0;               // weights_changed() calls so far
 
   std::mutex mutex_;  // guards inbox_, cancels_, next_id_
   std::condition_variable work_;

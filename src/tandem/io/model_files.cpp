@@ -53,14 +53,27 @@ void read_model_weights(const std::string& dir, const ModelConfig& config, float
             config.tie_word_embeddings);
 }
 
-void write_param_sets(const std::string& path, const ParamLayout& layout,
-                      const std::vector<ParamSet>& sets) {
+static SafetensorsWriter param_writer(const ParamLayout& layout, const std::vector<ParamSet>& sets) {
   SafetensorsWriter writer;
   writer.set_metadata("format", "pt");
   for (const ParamSet& set : sets)
     for (const ParamSpec& t : layout.tensors)
       writer.add_f32(set.prefix + t.name, t.shape, set.data + t.offset);
-  writer.write(path);
+  return writer;
+}
+
+void write_param_sets(const std::string& path, const ParamLayout& layout,
+                      const std::vector<ParamSet>& sets) {
+  param_writer(layout, sets).write(path);
+}
+
+std::string param_set_bytes(const ParamLayout& layout, const std::vector<ParamSet>& sets) {
+  return param_writer(layout, sets).to_bytes();
+}
+
+void read_param_bytes(std::string_view bytes, const std::string& where, const ParamLayout& layout,
+                      const std::vector<ParamSet>& sets) {
+  read_sets(WeightFiles::from_bytes(bytes, where), layout, sets, false);
 }
 
 HostModel load_model_dir(const std::string& dir) {

@@ -4,6 +4,7 @@
 // generation_config.json.
 // Host-side only (vectors of floats); putting weights on a device is the caller's business.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tandem/model/config.h"
@@ -34,6 +35,11 @@ struct ParamSet {
 void read_param_sets(const std::string& path, const ParamLayout& layout,
                      const std::vector<ParamSet>& sets);
 void write_param_sets(const std::string& path, const ParamLayout& layout,
+                      const std::vector<ParamSet>& sets);
+// The same, as bytes in memory (weights sent to a server), and back; `where` names the bytes in
+// errors ("POST /admin/weights").
+std::string param_set_bytes(const ParamLayout& layout, const std::vector<ParamSet>& sets);
+void read_param_bytes(std::string_view bytes, const std::string& where, const ParamLayout& layout,
                       const std::vector<ParamSet>& sets);
 // Writes dir/config.json and dir/model.safetensors (creating dir).
 void save_model_dir(const std::string& dir, const ModelConfig& config, const float* params);

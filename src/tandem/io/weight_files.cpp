@@ -119,6 +119,15 @@ WeightFiles WeightFiles::open_file(const std::string& path) {
   return w;
 }
 
+WeightFiles WeightFiles::from_bytes(std::string_view bytes, const std::string& where) {
+  WeightFiles w;
+  w.source_ = where;
+  w.files_.push_back(std::make_unique<SafetensorsReader>(SafetensorsReader::from_bytes(bytes, where)));
+  const SafetensorsReader* r = w.files_.back().get();
+  for (const TensorInfo& t : r->tensors()) w.tensors_.emplace(t.name, Entry{r, &t});
+  return w;
+}
+
 WeightFiles WeightFiles::open_dir(const std::string& dir) {
   const std::string single = dir + "/" + std::string(kWeightsFile);
   const std::string index_path = dir + "/" + std::string(kWeightsIndexFile);

@@ -42,6 +42,8 @@ class WeightFiles {
   static WeightFiles open_dir(const std::string& dir);
   // One safetensors file (a tandem checkpoint's optimizer state, say).
   static WeightFiles open_file(const std::string& path);
+  // One safetensors file's bytes held in memory (weights sent over HTTP); `where` names them.
+  static WeightFiles from_bytes(std::string_view bytes, const std::string& where);
 
   struct Entry {
     const SafetensorsReader* file;

@@ -29,7 +29,8 @@ void run_serve(const ServeJob& job, Reporter& reporter) {
   server.start();
   const std::string where = fmt::format("http://{}:{}", job.server.host, server.port());
   reporter.note(fmt::format("listening on {} (loading {})", where, job.model_dir));
-  const LoadedModel lm = load_model(job.model_dir, job.backend);
+  LoadedModel lm = load_model(job.model_dir, job.backend);
+  if (job.deterministic) lm.backend->set_batch_invariant(true);
   std::string id = job.server.model_name.empty() ? model_id(job.model_dir) : job.server.model_name;
   server.attach(*lm.model, lm.tokenizer, id);
   reporter.result(fmt::format("serving '{}' at {} ({} slots; chat page at {}/)\n", id, where,

@@ -12,6 +12,7 @@ namespace tandem {
 struct ServeJob {
   std::string model_dir;
   std::string backend = "cpu";
+  bool deterministic = false;  // batch-invariant kernels (Backend::set_batch_invariant)
   serve::ServerConfig server;
 };
 

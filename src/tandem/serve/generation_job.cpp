@@ -43,6 +43,18 @@ std::vector<int32_t> chat_prompt(const Tokenizer& tok, const std::vector<ChatMes
   return tok.encode(render_chat(messages, options));
 }
 
+// ---- WeightsVersion ---------------------------------------------------------------------------
+
+std::string WeightsVersion::get() const {
+  std::lock_guard lock(mutex_);
+  return version_;
+}
+
+void WeightsVersion::set(std::string version) {
+  std::lock_guard lock(mutex_);
+  version_ = std::move(version);
+}
+
 // ---- Admission ------------------------------------------------------------------------------
 
 void Admission::set_capacity(int64_t capacity) {
@@ -71,9 +83,9 @@ int64_t Admission::in_flight() const {
 
 GenerationJob::GenerationJob(GenerationParams params, const Tokenizer& tok, Engine& engine,
                              Admission& admission, ServerMetrics& metrics,
-                             const std::string& model_id)
+                             const std::string& model_id, const WeightsVersion& weights)
     : params_(std::move(params)), tok_(tok), engine_(engine), admission_(admission),
-      metrics_(metrics), arrived_(Clock::now()), last_write_(arrived_) {
+      metrics_(metrics), weights_(weights), arrived_(Clock::now()), last_write_(arrived_) {
   const bool chat = params_.endpoint == Endpoint::Chat;
   head_.id = random_id(chat ? "chatcmpl-" : "cmpl-");
   head_.created = std::chrono::duration_cast<std::chrono::seconds>(
@@ -138,8 +150,11 @@ Request GenerationJob::engine_request(size_t index, uint64_t seed) {
   r.prompt = prompt_;
   r.generation.max_new_tokens = max_new_;
   if (!params_.ignore_eos) r.generation.stop_tokens = stop_tokens(tok_, params_.endpoint);
+  for (int32_t id : params_.stop_token_ids) r.generation.stop_tokens.push_back(id);
   r.generation.sampling = {params_.temperature, params_.top_k, params_.top_p, seed};
-  r.sequence = index;  // choice i of a seeded request draws the same numbers every time
+  // Choice i of a seeded request draws the same numbers every time; `sequence` moves the whole
+  // request to other streams (a trainer numbering its rollouts).
+  r.sequence = params_.sequence + index;
   r.stop_strings = params_.stop;
   r.top_logprobs = params_.top_logprobs;
   auto self = shared_from_this();
@@ -151,7 +166,10 @@ Request GenerationJob::engine_request(size_t index, uint64_t seed) {
 void GenerationJob::on_token(size_t index, const TokenEvent& ev) {
   const auto now = Clock::now();
   metrics_.generated_token();
+  std::string version = weights_.get();  // the engine's thread: the weights of this token
   std::lock_guard lock(mutex_);
+  if (std::find(versions_.begin(), versions_.end(), version) == versions_.end())
+    versions_.push_back(std::move(version));
   Choice& c = choices_[index];
   if (c.first_token) metrics_.time_to_first_token(seconds(now - arrived_));
   else metrics_.inter_token(seconds(now - c.last_token));
@@ -192,6 +210,7 @@ ChoiceResult GenerationJob::result(const Choice& c) const {
   } else {
     r.content = done.text;
   }
+  if (params_.return_token_ids) r.token_ids = done.tokens;
   if (params_.logprobs)
     for (size_t t = 0; t < done.tokens.size(); ++t)
       r.logprobs.push_back({done.tokens[t], done.logprobs[t],
@@ -210,12 +229,19 @@ json GenerationJob::wait_whole() {
     results.push_back(result(c));
     usage.completion_tokens += int64_t(c.done->tokens.size());
   }
-  return completion_response(head_, params_.endpoint, tok_, results, params_.logprobs, usage);
+  // The weights that produced the answer; a weight update in the middle lists every version
+  // used, so a client that needs one policy (a trainer) can tell.
+  ResponseHead head = head_;
+  head.weights_version = versions_.empty() ? weights_.get() : versions_.back();
+  json out = completion_response(head, params_.endpoint, tok_, results, params_.logprobs, usage);
+  if (versions_.size() > 1) out["weights_versions"] = versions_;
+  return out;
 }
 
 std::vector<std::string> GenerationJob::take_events() {
   std::vector<std::string> out;
   const bool chat = params_.endpoint == Endpoint::Chat;
+  if (!versions_.empty()) head_.weights_version = versions_.back();
   for (size_t i = 0; i < choices_.size(); ++i) {
     Choice& c = choices_[i];
     for (Event& e : c.pending) {

@@ -24,6 +24,19 @@ namespace tandem::serve {
 std::vector<int32_t> chat_prompt(const Tokenizer& tok, const std::vector<ChatMessage>& messages,
                                  std::optional<bool> enable_thinking);
 
+// The name of the weights the engine computes with ("loaded" until a trainer sends others),
+// replaced by the engine's thread between steps; read by the engine's callbacks and by HTTP
+// threads. Thread-safe.
+class WeightsVersion {
+ public:
+  std::string get() const;
+  void set(std::string version);
+
+ private:
+  mutable std::mutex mutex_;
+  std::string version_ = "loaded";
+};
+
 // The server's bound on work: sequences admitted and not yet finished, against a capacity
 // (slots + queue). Thread-safe.
 class Admission {
@@ -41,7 +54,8 @@ class Admission {
 class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
  public:
   GenerationJob(GenerationParams params, const Tokenizer& tok, Engine& engine,
-                Admission& admission, ServerMetrics& metrics, const std::string& model_id);
+                Admission& admission, ServerMetrics& metrics, const std::string& model_id,
+                const WeightsVersion& weights);
 
   // Tokenizes and checks the prompt against the context, admits the job (429 when full) and
   // queues its n sequences. Throws ApiError.
@@ -85,6 +99,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   Engine& engine_;
   Admission& admission_;
   ServerMetrics& metrics_;
+  const WeightsVersion& weights_;
   ResponseHead head_;
   std::vector<int32_t> prompt_;
   int max_new_ = 0;
@@ -96,6 +111,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   std::vector<Choice> choices_;
   size_t finished_ = 0;
   bool cancelled_ = false;
+  std::vector<std::string> versions_;  // the weights its tokens came from, in order of first use
   bool ended_ = false;  // [DONE] written
 };
 

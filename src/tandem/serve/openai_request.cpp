@@ -219,6 +219,17 @@ GenerationParams parse_generation_request(std::string_view body, Endpoint endpoi
   }
   read_logprobs(j, p);
   p.ignore_eos = get_bool(j, "ignore_eos", false);
+  if (const json* v = field(j, "stop_token_ids")) {
+    if (!v->is_array()) bad_request("stop_token_ids", "'stop_token_ids' must be an array of token ids");
+    if (int(v->size()) > kMaxStops)
+      bad_request("stop_token_ids", fmt::format("'stop_token_ids' holds at most {} ids", kMaxStops));
+    for (int64_t id : token_ids(*v, "stop_token_ids")) {
+      if (id < 0) bad_request("stop_token_ids", fmt::format("token id {} is out of range", id));
+      p.stop_token_ids.push_back(int32_t(id));
+    }
+  }
+  p.return_token_ids = get_bool(j, "return_token_ids", false);
+  if (auto s = get_int(j, "sequence", 0, INT64_MAX)) p.sequence = uint64_t(*s);
   return p;
 }
 

@@ -43,6 +43,11 @@ struct GenerationParams {
   bool logprobs = false;
   int top_logprobs = 0;
   bool ignore_eos = false;  // generate max_tokens whatever the model says (benchmarks; vLLM's name)
+  // Extensions a trainer uses to make rollouts here exactly as it would in-process
+  // (docs/rl-across-engines.md):
+  std::vector<int32_t> stop_token_ids;  // further tokens that end a completion (vLLM's name)
+  bool return_token_ids = false;        // each choice lists its token ids (vLLM's name)
+  uint64_t sequence = 0;                // choice i samples from random stream (seed, sequence + i)
 };
 
 GenerationParams parse_generation_request(std::string_view body, Endpoint endpoint);

@@ -26,11 +26,13 @@ const char* object_name(Endpoint e, bool chunk) {
 }
 
 json head_json(const ResponseHead& head, Endpoint endpoint, bool chunk) {
-  return {{"id", head.id},
-          {"object", object_name(endpoint, chunk)},
-          {"created", head.created},
-          {"model", head.model},
-          {"system_fingerprint", head.fingerprint}};
+  json out = {{"id", head.id},
+              {"object", object_name(endpoint, chunk)},
+              {"created", head.created},
+              {"model", head.model},
+              {"system_fingerprint", head.fingerprint}};
+  if (!head.weights_version.empty()) out["weights_version"] = head.weights_version;
+  return out;
 }
 }  // namespace
 
@@ -89,6 +91,7 @@ json completion_response(const ResponseHead& head, Endpoint endpoint, const Toke
       choice["text"] = c.content;
       choice["logprobs"] = with_logprobs ? text_logprobs(tok, c.logprobs, 0) : json(nullptr);
     }
+    if (!c.token_ids.empty()) choice["token_ids"] = c.token_ids;
     list.push_back(std::move(choice));
   }
   out["choices"] = std::move(list);

@@ -20,6 +20,7 @@ struct ResponseHead {
   int64_t created = 0;  // unix seconds
   std::string model;
   std::string fingerprint;  // system_fingerprint: names the weights that answered
+  std::string weights_version;  // "weights_version" (a tandem extension) when not empty
 };
 
 // One token's logprob entry; `top` may be empty.
@@ -48,6 +49,7 @@ struct ChoiceResult {
   std::string content;
   std::optional<std::string> reasoning;  // chat, when the completion had a think block
   std::vector<TokenLogprobs> logprobs;   // when asked
+  std::vector<int32_t> token_ids;        // when asked (return_token_ids): every token, stop included
   Completion::Finish finish = Completion::Finish::Length;
 };
 nlohmann::json completion_response(const ResponseHead& head, Endpoint endpoint,

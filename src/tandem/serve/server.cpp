@@ -5,13 +5,19 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "tandem/engine/engine.h"
+#include "tandem/io/gguf/model_gguf.h"
+#include "tandem/io/model_files.h"
 #include "tandem/serve/api_error.h"
 #include "tandem/serve/generation_job.h"
 #include "tandem/serve/metrics.h"
@@ -34,7 +40,7 @@ struct Server::Impl {
   // The model, once attached.
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
-  const ModelWeights* model = nullptr;
+  ModelWeights* model = nullptr;
   const Tokenizer* tok = nullptr;
   std::string model_id;
   std::unique_ptr<Decoder> decoder;
@@ -44,11 +50,26 @@ struct Server::Impl {
   Admission admission;
   std::once_flag shut;
 
+  // Weight updates: an admin request parses and rounds them, the engine's thread swaps them in
+  // between two steps and says so; one update at a time.
+  struct PendingWeights {
+    std::vector<float> params;
+    std::string version;
+  };
+  WeightsVersion weights_version;
+  std::mutex update_mutex;  // one admin update at a time
+  std::mutex pending_mutex;
+  std::condition_variable applied;
+  std::optional<PendingWeights> pending;
+  uint64_t updates = 0;
+
   void routes();
   void respond_error(httplib::Response& res, const ApiError& e);
   bool authorized(const httplib::Request& req) const;
   void generate(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
   void tokenize(const httplib::Request& req, httplib::Response& res);
+  void update_weights(const httplib::Request& req, httplib::Response& res);
+  void apply_pending_weights();  // the engine's thread, between steps
   void detokenize(const httplib::Request& req, httplib::Response& res);
   json models() const;
   void run_engine();
@@ -63,7 +84,7 @@ void send_json(httplib::Response& res, int status, const json& body) {
 const char* path_label(const std::string& path) {
   // A fixed set of labels: a metric per arbitrary path would let clients grow it without bound.
   for (const char* known : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health",
-                            "/metrics", "/tokenize", "/detokenize", "/"})
+                            "/metrics", "/tokenize", "/detokenize", "/admin/weights", "/"})
     if (path == known) return known;
   return "other";
 }
@@ -75,6 +96,8 @@ void Server::Impl::respond_error(httplib::Response& res, const ApiError& e) {
 }
 
 bool Server::Impl::authorized(const httplib::Request& req) const {
+  if (req.path.rfind("/admin/", 0) == 0)  // never the API key: a client must not swap weights
+    return !cfg.admin_key.empty() && req.get_header_value("Authorization") == "Bearer " + cfg.admin_key;
   if (cfg.api_key.empty() || req.path == "/" || req.path == "/health") return true;
   return req.get_header_value("Authorization") == "Bearer " + cfg.api_key;
 }
@@ -105,7 +128,11 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
     throw ApiError(404, fmt::format("model '{}' does not exist; this server serves '{}'",
                                     params.model, model_id),
                    "model", "model_not_found");
-  auto job = std::make_shared<GenerationJob>(params, *tok, *engine, admission, metrics, model_id);
+  if (req.body.size() > cfg.max_body_bytes)  // the HTTP limit is raised for weight updates
+    throw ApiError(413, fmt::format("the body is larger than {} bytes", cfg.max_body_bytes), "",
+                   "request_too_large");
+  auto job = std::make_shared<GenerationJob>(params, *tok, *engine, admission, metrics, model_id,
+                                             weights_version);
   job->submit();  // throws ApiError: 400 (context), 429 (queue full)
   if (!params.stream) {
     const json body = job->wait_whole();
@@ -143,6 +170,58 @@ void Server::Impl::detokenize(const httplib::Request& req, httplib::Response& re
   send_json(res, 200, {{"prompt", tok->decode(ids)}});
 }
 
+// POST /admin/weights: the body is a safetensors file of the whole model in float32 (the HF
+// names, as model.safetensors), X-Weights-Version names it. Answers once the engine computes with
+// it: {"weights_version", "bytes", "parse_ms", "wait_ms"}.
+void Server::Impl::update_weights(const httplib::Request& req, httplib::Response& res) {
+  if (!ready) throw ApiError(503, "the model is still loading; retry shortly", "", "loading");
+  const std::string version = req.get_header_value("X-Weights-Version");
+  if (version.empty() || version.size() > 128)
+    throw ApiError(400, "X-Weights-Version must name the weights (1 to 128 characters)",
+                   "X-Weights-Version", "invalid_value");
+  std::lock_guard one(update_mutex);
+  const auto t0 = Clock::now();
+  const ParamLayout& layout = model->layout();
+  std::vector<float> params(layout.total);
+  try {
+    read_param_bytes(req.body, "POST /admin/weights", layout, {{"", params.data()}});
+  } catch (const Error& e) {
+    throw ApiError(400, e.what(), "body", "invalid_weights");
+  }
+  for (const ParamSpec& t : layout.tensors)
+    for (int64_t i = 0; i < t.numel; ++i)
+      if (!std::isfinite(params[t.offset + i]))
+        throw ApiError(400, fmt::format("tensor '{}' holds a non-finite value at {}: refused, the "
+                                        "served weights are unchanged", t.name, i),
+                       "body", "invalid_weights");
+  round_like_gguf(layout, params.data(), cfg.weights);
+  const auto t1 = Clock::now();
+  {
+    std::unique_lock lock(pending_mutex);
+    pending = PendingWeights{std::move(params), version};
+    engine->wake();
+    applied.wait(lock, [&] { return !pending || draining; });
+    if (pending) {
+      pending.reset();
+      throw ApiError(503, "the server is shutting down", "", "shutting_down");
+    }
+  }
+  const auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  send_json(res, 200, {{"weights_version", version}, {"bytes", req.body.size()},
+                       {"parse_ms", ms(t1 - t0)}, {"wait_ms", ms(Clock::now() - t1)}});
+}
+
+void Server::Impl::apply_pending_weights() {
+  std::lock_guard lock(pending_mutex);
+  if (!pending) return;
+  model->load_params(pending->params);
+  engine->weights_changed();
+  weights_version.set(std::move(pending->version));
+  pending.reset();
+  ++updates;
+  applied.notify_all();
+}
+
 void Server::Impl::routes() {
   // Every handler runs inside one wrapper: its ApiError becomes OpenAI's error shape, anything
   // else a 500 that names it (a bug: a bad request must never reach here).
@@ -160,6 +239,28 @@ void Server::Impl::routes() {
       metrics.request(path_label(req.path), res.status);
     };
   };
+  // Before a body is read: a request over its limit, or an admin request without the admin key,
+  // is answered without reading it.
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const bool admin = req.path.rfind("/admin/", 0) == 0;
+    const size_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+    std::optional<ApiError> refuse;
+    if (admin && !authorized(req))
+      refuse = cfg.admin_key.empty()
+                   ? ApiError(404, fmt::format("no such endpoint: {} {} (weight updates are off: "
+                                               "start the server with --admin-key)",
+                                               req.method, req.path),
+                              "", "not_found")
+                   : ApiError(401, "missing or wrong admin key (Authorization: Bearer ...)", "",
+                              "invalid_api_key");
+    else if (!admin && length > cfg.max_body_bytes)
+      refuse = ApiError(413, fmt::format("the body is larger than {} bytes", cfg.max_body_bytes),
+                        "", "request_too_large");
+    if (!refuse) return httplib::Server::HandlerResponse::Unhandled;
+    respond_error(res, *refuse);
+    metrics.request(path_label(req.path), res.status);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http.Get("/", wrap([](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(chat_page()), "text/html; charset=utf-8");
   }));
@@ -191,6 +292,13 @@ void Server::Impl::routes() {
   http.Post("/v1/completions", wrap([this](const httplib::Request& req, httplib::Response& res) {
     generate(req, res, Endpoint::Completions);
   }));
+  http.Post("/admin/weights", wrap([this](const httplib::Request& req, httplib::Response& res) {
+    update_weights(req, res);
+  }));
+  http.Get("/admin/weights", wrap([this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"weights_version", weights_version.get()},
+                         {"precision", gguf::traits(cfg.weights).name}});
+  }));
   http.Post("/tokenize", wrap([this](const httplib::Request& req, httplib::Response& res) {
     tokenize(req, res);
   }));
@@ -214,8 +322,10 @@ void Server::Impl::routes() {
 void Server::Impl::run_engine() {
   const int cores = int(std::thread::hardware_concurrency());
   model->backend().set_threads(cfg.threads > 0 ? cfg.threads : std::max(1, cores - 1));
-  while (!engine_stop)
+  while (!engine_stop) {
+    apply_pending_weights();
     if (!engine->step() && !engine_stop) engine->wait_for_work();
+  }
 }
 
 Server::Server(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -230,7 +340,11 @@ void Server::start() {
   // thread. A streaming response holds its thread until it ends.
   const int threads = s.cfg.slots + s.cfg.queue + 16;
   s.http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
-  s.http.set_payload_max_length(s.cfg.max_body_bytes);
+  // Weight updates are model-sized; everything else is held to max_body_bytes before its body is
+  // read (the pre-routing check in routes()), so only the admin key opens the larger limit.
+  const size_t weights_limit = s.cfg.max_weights_bytes > 0 ? s.cfg.max_weights_bytes : size_t(1) << 40;
+  s.http.set_payload_max_length(s.cfg.admin_key.empty() ? s.cfg.max_body_bytes
+                                                        : std::max(s.cfg.max_body_bytes, weights_limit));
   s.http.set_keep_alive_max_count(1000);
   // A request arrives whole in well under this; a client that promises more bytes than it sends
   // (or none) holds its thread only this long.
@@ -252,11 +366,17 @@ void Server::start() {
                "machine)", s.cfg.host, s.cfg.port);
   if (listening >= 0) ::listen(listening, SOMAXCONN);
   s.listener = std::thread([&s] { s.http.listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the listening loop runs: a server shut down right
+  // after start() would otherwise leave its listener running and the join waiting forever.
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!s.http.is_running() && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  TANDEM_CHECK(s.http.is_running(), "the HTTP listener on {}:{} did not start", s.cfg.host, s.bound_port);
 }
 
 int Server::port() const { return impl_->bound_port; }
 
-void Server::attach(const ModelWeights& model, const Tokenizer& tokenizer,
+void Server::attach(ModelWeights& model, const Tokenizer& tokenizer,
                     const std::string& model_id) {
   Impl& s = *impl_;
   const int limit = model.config().max_position_embeddings;
@@ -264,6 +384,11 @@ void Server::attach(const ModelWeights& model, const Tokenizer& tokenizer,
   TANDEM_CHECK(ctx >= 2 && ctx <= limit, "context {} must be in [2, {}] (the model's limit)", ctx,
                limit);
   s.model = &model, s.tok = &tokenizer, s.model_id = model_id;
+  if (s.cfg.weights != gguf::TensorType::F32) {
+    std::vector<float> params = model.read_params();
+    round_like_gguf(model.layout(), params.data(), s.cfg.weights);
+    model.load_params(params);
+  }
   s.decoder = std::make_unique<Decoder>(model, s.cfg.slots, ctx);
   EngineConfig ec;
   ec.prefill_chunk = s.cfg.prefill_chunk;
@@ -277,6 +402,10 @@ void Server::shutdown() {
   Impl& s = *impl_;
   std::call_once(s.shut, [&s] {
     s.draining = true;
+    {
+      std::lock_guard lock(s.pending_mutex);  // a weight update waiting for the engine gives up
+      s.applied.notify_all();
+    }
     if (s.ready) {
       const auto deadline = Clock::now() + std::chrono::duration<double>(s.cfg.drain_seconds);
       while (s.admission.in_flight() > 0 && Clock::now() < deadline)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "tandem/io/gguf/gguf_format.h"
 #include "tandem/model/weights.h"
 #include "tandem/tokenizer/tokenizer.h"
 
@@ -28,6 +29,15 @@ struct ServerConfig {
   int threads = 0;                 // the engine's kernel threads; 0: all cores but one (>= 1),
                                    // the one left for HTTP and for clients on the same machine
   std::string model_name;          // the id clients name; "" : the model directory's name
+  // The precision the server computes in: its weights rounded as a GGUF export of this type
+  // holds them (bf16, q8_0, q4_0), standing for a chip that serves what tandem exports; the
+  // weights a trainer sends are rounded the same way. F32: as given.
+  gguf::TensorType weights = gguf::TensorType::F32;
+  // When set, POST /admin/weights (a trainer's new policy) and GET /admin/weights answer to
+  // "Authorization: Bearer <admin_key>"; unset, weights never change and /admin/* is 404.
+  std::string admin_key;
+  // Weight updates larger than this are refused (413); 0: the model's float32 size + 1 MiB.
+  size_t max_weights_bytes = 0;
 };
 
 class Server {
@@ -42,8 +52,10 @@ class Server {
   // bind (address in use, bad host).
   void start();
   int port() const;
-  // The model to serve from now on (weights and tokenizer must outlive the server).
-  void attach(const ModelWeights& model, const Tokenizer& tokenizer, const std::string& model_id);
+  // The model to serve from now on (weights and tokenizer must outlive the server). The server
+  // rounds the weights to cfg.weights in place, and replaces them with what a trainer sends to
+  // /admin/weights (between engine steps; docs/rl-across-engines.md).
+  void attach(ModelWeights& model, const Tokenizer& tokenizer, const std::string& model_id);
   // Stops taking requests (503), lets in-flight ones finish for up to drain_seconds, cancels the
   // rest, stops every thread and frees the KV cache; the model may be destroyed after it. The
   // destructor calls it. Idempotent.

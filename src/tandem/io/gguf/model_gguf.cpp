@@ -213,4 +213,17 @@ void import_gguf(const std::string& gguf_path, const std::string& out_dir) {
   });
 }
 
+void round_like_gguf(const ParamLayout& layout, float* params, gguf::TensorType type) {
+  if (type == gguf::TensorType::F32) return;
+  std::vector<std::byte> encoded;
+  for (const ParamSpec& t : layout.tensors) {
+    const gguf::TensorType tt = type_for(t, type);
+    if (tt == gguf::TensorType::F32) continue;
+    const int64_t n = t.numel;
+    encoded.resize(gguf::tensor_bytes(tt, uint64_t(n)));
+    gguf::encode_tensor(tt, params + t.offset, n, encoded.data());
+    gguf::decode_tensor(tt, encoded.data(), n, params + t.offset);
+  }
+}
+
 }  // namespace tandem

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tandem/io/gguf/gguf_format.h"
+#include "tandem/model/param_layout.h"
 
 namespace tandem {
 
@@ -29,5 +30,11 @@ void export_gguf(const std::string& model_dir, const std::string& out_path, gguf
 // new model directory: config.json, model.safetensors (float32, dequantized), tokenizer.json and
 // tokenizer_config.json. out_dir must not exist or be empty; it appears complete or not at all.
 void import_gguf(const std::string& gguf_path, const std::string& out_dir);
+
+// Rounds params (in `layout`'s order) in place to what a GGUF export in `type` holds: every matrix
+// encoded in the type the export would choose for it (q8_0, q4_0, bf16, ...; F16 where rows are not
+// whole blocks), then decoded back to float32; norms stay exact. A server given these weights
+// computes what the exported model would, on the chip that only serves (docs/rl-across-engines.md).
+void round_like_gguf(const ParamLayout& layout, float* params, gguf::TensorType type);
 
 }  // namespace tandem
