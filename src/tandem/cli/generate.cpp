@@ -33,6 +33,8 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str()->check(kPositive);
   cmd->add_flag("--timing", a->timing,
                 "Print generated tokens, seconds, tokens/s and peak RSS to stderr");
+  cmd->add_flag("--deterministic", a->deterministic,
+                "Batch-invariant kernels (CPU): a row's results do not depend on the rows beside it");
   cmd->add_option("--backend", a->backend, "Device backend: " + backend_choices())
       ->capture_default_str();
   cmd->callback([a] {

@@ -90,18 +90,48 @@ void add_evaluation_flags(CLI::App* cmd, GrpoRunConfig* c) {
                 "Continue from the newest checkpoint in --out that verifies (same flags)");
 }
 
+// Rollouts on other engines (docs/rl-across-engines.md): servers, the gap's correction, and
+// batch-invariant kernels.
+void add_split_flags(CLI::App* cmd, GrpoRunConfig* c, std::string* correction) {
+  cmd->add_option("--rollout-server", c->rollout_servers,
+                  "A `tandem serve --admin-key K` URL (host:port) that makes rollouts; repeat it to "
+                  "spread the prompts over several. Unset: rollouts in-process");
+  cmd->add_option("--admin-key", c->admin_key, "The servers' --admin-key (weights are sent with it)");
+  cmd->add_option("--requests-per-server", c->requests_per_server,
+                  "Concurrent rollout requests at each server")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_flag("--keep-stale", c->keep_stale,
+                "Keep rollouts a server made with other weights (counted, and corrected by "
+                "--rollout-correction) instead of asking again");
+  cmd->add_option("--rollout-correction", *correction,
+                  "Correct the sampler/trainer gap: none, tis (truncated IS weights), mis (drop "
+                  "sequences whose mean ratio leaves [low, high]), mask (drop such tokens)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "tis", "mis", "mask"}));
+  cmd->add_option("--correction-cap", c->correction.cap, "tis: the weights' cap C")->capture_default_str();
+  cmd->add_option("--correction-low", c->correction.low, "mis, mask: the lowest ratio kept")
+      ->capture_default_str();
+  cmd->add_option("--correction-high", c->correction.high, "mis, mask: the highest ratio kept")
+      ->capture_default_str();
+  cmd->add_flag("--deterministic", c->deterministic,
+                "Batch-invariant kernels (CPU): a row's bits do not depend on its batch, so "
+                "rollouts equal the trainer's recomputation bit for bit (servers need it too)");
+}
+
 }  // namespace
 
 void add_grpo_command(CLI::App& app) {
   auto c = std::make_shared<GrpoRunConfig>();
   auto eps_high = std::make_shared<double>(-1);
+  auto correction = std::make_shared<std::string>("none");
   auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model");
   // Flags are declared in the order --help lists them.
   add_run_flags(cmd, c.get());
   add_objective_flags(cmd, c.get(), eps_high.get());
   add_evaluation_flags(cmd, c.get());
-  cmd->callback([c, eps_high] {
+  add_split_flags(cmd, c.get(), correction.get());
+  cmd->callback([c, eps_high, correction] {
     if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
+    c->correction.mode = parse_rollout_correction(*correction);
     ConsoleReporter reporter = console();
     std::filesystem::create_directories(c->out_dir);
     MetricsLog metrics(c->out_dir + "/metrics.jsonl");

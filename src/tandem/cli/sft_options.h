@@ -16,6 +16,8 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
       ->capture_default_str();
   cmd->add_option("--backend", c.backend, "Device backend: " + backend_choices())
       ->capture_default_str();
+  cmd->add_flag("--deterministic", c.deterministic,
+                "Batch-invariant kernels (CPU): a row's results do not depend on the rows beside it");
   cmd->add_option("--preset", c.preset, "Model shape when starting from scratch: demo or 25m")
       ->capture_default_str();
   cmd->add_option("--init-from", c.init_from, "Model directory to fine-tune instead of a new model");

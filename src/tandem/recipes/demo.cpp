@@ -40,6 +40,7 @@ class DemoRun {
 std::vector<LevelReport> DemoRun::evaluate(const std::string& model_dir, const std::string& phase,
                                            int64_t step) {
   const LoadedModel lm = load_model(model_dir, cfg_.sft.backend);
+  if (cfg_.sft.deterministic) lm.backend->set_batch_invariant(true);
   rep_.result(fmt::format("\nheld-out exact match after {}, {} problems per level (greedy):\n",
                           phase, cfg_.final_problems));
   EvalPlan plan;
@@ -52,6 +53,7 @@ GrpoRunResult DemoRun::grpo(const std::string& sft_model) {
   GrpoRunConfig& g = cfg_.grpo;
   g.init_from = sft_model, g.out_dir = cfg_.sft.out_dir + "/grpo";
   g.task = cfg_.sft.task, g.seed = cfg_.sft.seed, g.backend = cfg_.sft.backend;
+  g.deterministic = cfg_.sft.deterministic;
   g.eval_seed = cfg_.sft.seed;  // the problems the supervised model was just evaluated on
   g.initial_eval = false, g.final_eval_problems = 0;  // the demo evaluates before and after
   fs::remove_all(g.out_dir);  // the demo's own GRPO folder starts afresh

@@ -27,6 +27,7 @@ std::string pad_bytes(std::string s, size_t width) {
 
 void run_generate(const GenerateJob& job, Reporter& reporter) {
   LoadedModel lm = load_model(job.model_dir, job.backend);
+  if (job.deterministic) lm.backend->set_batch_invariant(true);
   std::vector<std::vector<int32_t>> prompts;
   for (const auto& t : job.prompts)
     prompts.push_back(job.raw ? lm.tokenizer.encode(t) : chat_prompt_tokens(lm.tokenizer, t));

@@ -12,6 +12,7 @@ namespace tandem {
 struct GenerateJob {
   std::string model_dir;
   std::string backend = "cpu";
+  bool deterministic = false;  // batch-invariant kernels (Backend::set_batch_invariant)
   std::vector<std::string> prompts;
   bool raw = false;            // the prompt as is, instead of as a chat user turn
   bool show_logprobs = false;

@@ -13,6 +13,7 @@
 #include "tandem/io/model_files.h"
 #include "tandem/recipes/evaluation.h"
 #include "tandem/recipes/model_dir.h"
+#include "tandem/recipes/remote_rollouts.h"
 #include "tandem/recipes/run_start.h"
 #include "tandem/rl/policy_update.h"
 #include "tandem/rl/rollout.h"
@@ -95,6 +96,7 @@ class GrpoRun {
   Loaded<Transformer> lm_;
   std::unique_ptr<Transformer> reference_;  // frozen copy for the KL penalty (beta > 0)
   std::unique_ptr<Trainer> trainer_;
+  std::unique_ptr<RemoteRollouts> remote_;  // rollouts from servers; null: in-process
   PolicyUpdateConfig update_;
   CheckpointManager checkpoints_;
   int64_t step_ = 0;
@@ -108,6 +110,23 @@ GrpoRun::GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& report
   if (cfg.group_size < 2) config_fail("`group_size` must be at least 2, got {}", cfg.group_size);
   check_levels(*task_, cfg.levels, "levels");
   lm_ = load_trainable(cfg.init_from, cfg.backend);
+  if (cfg.deterministic) lm_.backend->set_batch_invariant(true);
+  const CorrectionConfig& cc = cfg.correction;
+  if (!(std::isfinite(cc.cap) && cc.cap >= 1))
+    config_fail("`correction_cap` must be at least 1, got {}", cc.cap);
+  if (!(cc.low > 0 && cc.low < 1)) config_fail("`correction_low` must be in (0, 1), got {}", cc.low);
+  if (!(std::isfinite(cc.high) && cc.high > 1))
+    config_fail("`correction_high` must be above 1, got {}", cc.high);
+  if (!cfg.rollout_servers.empty()) {
+    if (cfg.admin_key.empty())
+      config_fail("rollouts from servers need their admin key (`admin_key`) to send them weights");
+    serve::PoolConfig pool;
+    pool.urls = cfg.rollout_servers;
+    pool.admin_key = cfg.admin_key;
+    pool.requests_per_server = cfg.requests_per_server;
+    pool.stale = cfg.keep_stale ? serve::StalePolicy::Keep : serve::StalePolicy::Reject;
+    remote_ = std::make_unique<RemoteRollouts>(pool, lm_.tokenizer);
+  }
   if (cfg.objective.beta > 0) {
     reference_ = std::make_unique<Transformer>(*lm_.backend, lm_.model->config());
     reference_->load_params(lm_.model->read_params());
@@ -120,6 +139,8 @@ GrpoRun::GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& report
   update_.epochs = cfg.epochs, update_.micro_batch = cfg.micro_batch;
   update_.max_grad_norm = cfg.max_grad_norm;
   update_.pad = std::max(0, lm_.tokenizer.find_token("<|endoftext|>"));
+  update_.recompute_old = remote_ != nullptr;
+  update_.correction = cfg.correction;
 }
 
 void GrpoRun::write_state(const std::string& dir, int64_t step) {
@@ -176,8 +197,18 @@ void GrpoRun::step_once(int64_t step) {
   rc.generation.max_new_tokens = cfg_.max_new_tokens;
   rc.generation.sampling = {cfg_.temperature, 0, 1.0f, cfg_.seed};
   const auto t0 = Clock::now();
-  const auto rollouts =
-      rollout(model, lm_.tokenizer, *task_, problems, rc, uint64_t(step) * problems.size());
+  const uint64_t first_sequence = uint64_t(step) * problems.size();
+  serve::PoolStats pool;
+  std::vector<Rollout> rollouts;
+  if (remote_) {
+    remote_->publish(model, step);
+    rollouts = remote_->rollout(*task_, problems, rc, model.config().max_position_embeddings,
+                                first_sequence);
+    pool = remote_->take_stats();
+    for (const std::string& e : pool.events) rep_.note(fmt::format("step {}: {}", step + 1, e));
+  } else {
+    rollouts = rollout(model, lm_.tokenizer, *task_, problems, rc, first_sequence);
+  }
   const double rollout_s = seconds_since(t0);
   // 2. Rewards and advantages; dynamic sampling keeps the groups whose rewards differ.
   const RolloutSummary rs = summarize(rollouts);
@@ -206,6 +237,17 @@ void GrpoRun::step_once(int64_t step) {
   r.rollout_tokens_per_s = double(rs.tokens) / rollout_s;
   r.update_tokens_per_s = rows.empty() ? 0.0 : double(us.tokens) / update_s;
   r.lr = update_.lr;
+  const MismatchStats& mm = us.mismatch;
+  r.mismatch_mean_abs = mm.mean_abs_prob_diff, r.mismatch_max_abs = mm.max_abs_prob_diff;
+  r.mismatch_k1 = mm.kl_k1, r.mismatch_k3 = mm.kl_k3;
+  r.ppl_rollout = mm.rollout_ppl, r.ppl_train = mm.train_ppl;
+  r.ratio_outside_2 = mm.frac_beyond_2x, r.ratio_outside_1_25 = mm.frac_beyond_1_25x;
+  const CorrectionStats& cs = us.correction;
+  r.correction_weight_mean = cs.mean_weight, r.correction_weight_max = cs.max_weight;
+  r.correction_ess = cs.ess, r.correction_masked = cs.masked_fraction;
+  r.sync_bytes = pool.sync_bytes, r.sync_ms = pool.sync_ms, r.retries = pool.retries;
+  r.stale = pool.stale, r.servers = pool.servers_up;
+  r.step_ms = 1000 * seconds_since(t0);
   metrics_.write(r);
   if (us.skipped > 0)
     rep_.note(fmt::format("step {}: non-finite loss or gradient, {} update(s) skipped", step + 1,

@@ -15,6 +15,7 @@
 #include "tandem/report/metrics_log.h"
 #include "tandem/rl/advantages.h"
 #include "tandem/rl/grpo_loss.h"
+#include "tandem/rl/rollout_correction.h"
 
 namespace tandem {
 
@@ -48,6 +49,16 @@ struct GrpoRunConfig {
   int checkpoint_every = 20;        // steps between checkpoints in out_dir/checkpoints (0: none)
   int keep_last = 3;                // checkpoints kept
   bool resume = false;              // continue from the newest valid checkpoint in out_dir
+  // Split RL (docs/rl-across-engines.md): rollouts from `tandem serve` processes, which get the
+  // policy's weights before every step; the trainer recomputes the log-probabilities. Empty:
+  // rollouts in-process.
+  std::vector<std::string> rollout_servers;
+  std::string admin_key;            // the servers' --admin-key
+  int requests_per_server = 8;      // concurrent requests kept at each server
+  bool keep_stale = false;          // keep (count, correct) rollouts made with other weights
+                                    // instead of asking again
+  CorrectionConfig correction;      // the sampler/trainer gap: none, tis, mis, mask
+  bool deterministic = false;       // batch-invariant kernels: rollouts equal the trainer's bits
 };
 
 struct GrpoRunResult {

@@ -86,6 +86,7 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter)
                                               model_preset(cfg.preset, lm_.tokenizer.vocab_size()));
     lm_.model->init_random(cfg.seed);
   }
+  if (cfg.deterministic) lm_.backend->set_batch_invariant(true);
   TrainConfig tc;
   tc.lr = {cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;

@@ -19,6 +19,7 @@ struct SftConfig {
   std::string out_dir = "runs/demo";
   std::string task = "arithmetic";
   std::string backend = "cpu";
+  bool deterministic = false;  // batch-invariant kernels (Backend::set_batch_invariant)
   std::string preset = "demo";      // model shape when starting from scratch
   std::string init_from;            // a model directory to fine-tune instead
   uint64_t seed = 1;

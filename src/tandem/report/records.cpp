@@ -42,7 +42,25 @@ json to_json(const Grpo& r) {
           {"groups_used", r.groups_used},
           {"rollout_tokens_per_s", r.rollout_tokens_per_s},
           {"update_tokens_per_s", r.update_tokens_per_s},
-          {"lr", float(r.lr)}};
+          {"lr", float(r.lr)},
+          {"mismatch_mean_abs", r.mismatch_mean_abs},
+          {"mismatch_max_abs", r.mismatch_max_abs},
+          {"mismatch_k1", r.mismatch_k1},
+          {"mismatch_k3", r.mismatch_k3},
+          {"ppl_rollout", r.ppl_rollout},
+          {"ppl_train", r.ppl_train},
+          {"ratio_outside_2", r.ratio_outside_2},
+          {"ratio_outside_1_25", r.ratio_outside_1_25},
+          {"correction_weight_mean", r.correction_weight_mean},
+          {"correction_weight_max", r.correction_weight_max},
+          {"correction_ess", r.correction_ess},
+          {"correction_masked", r.correction_masked},
+          {"sync_bytes", r.sync_bytes},
+          {"sync_ms", r.sync_ms},
+          {"step_ms", r.step_ms},
+          {"retries", r.retries},
+          {"stale", r.stale},
+          {"servers", r.servers}};
 }
 
 json to_json(const Checkpoint& r) {
@@ -110,6 +128,16 @@ std::vector<Grpo> grpo_records(const std::vector<json>& all) {
     r.rollout_tokens_per_s = num(j, "rollout_tokens_per_s");
     r.update_tokens_per_s = num(j, "update_tokens_per_s");
     r.lr = num(j, "lr");
+    r.mismatch_mean_abs = num(j, "mismatch_mean_abs"), r.mismatch_max_abs = num(j, "mismatch_max_abs");
+    r.mismatch_k1 = num(j, "mismatch_k1"), r.mismatch_k3 = num(j, "mismatch_k3");
+    r.ppl_rollout = num(j, "ppl_rollout"), r.ppl_train = num(j, "ppl_train");
+    r.ratio_outside_2 = num(j, "ratio_outside_2"), r.ratio_outside_1_25 = num(j, "ratio_outside_1_25");
+    r.correction_weight_mean = num(j, "correction_weight_mean");
+    r.correction_weight_max = num(j, "correction_weight_max");
+    r.correction_ess = num(j, "correction_ess"), r.correction_masked = num(j, "correction_masked");
+    r.sync_bytes = count(j, "sync_bytes"), r.sync_ms = num(j, "sync_ms"), r.step_ms = num(j, "step_ms");
+    r.retries = int(count(j, "retries")), r.stale = int(count(j, "stale"));
+    r.servers = int(count(j, "servers"));
     return r;
   });
 }

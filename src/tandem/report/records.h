@@ -44,6 +44,19 @@ struct Grpo {
   int groups_used = 0;  // groups whose rewards differed
   double rollout_tokens_per_s = 0, update_tokens_per_s = 0;
   double lr = 0;
+  // The sampler's log-probabilities against the trainer's over the step's tokens
+  // (rl/rollout_correction.h): probability gaps, KL(rollout || train) estimates, perplexities,
+  // the fraction of token ratios outside [0.5, 2] and [0.8, 1.25].
+  double mismatch_mean_abs = 0, mismatch_max_abs = 0, mismatch_k1 = 0, mismatch_k3 = 0;
+  double ppl_rollout = 0, ppl_train = 0, ratio_outside_2 = 0, ratio_outside_1_25 = 0;
+  // The correction: weights over kept tokens, effective sample size, what was masked.
+  double correction_weight_mean = 0, correction_weight_max = 0, correction_ess = 0;
+  double correction_masked = 0;
+  // Rollouts from servers: weight bytes sent and the time, requests sent again, answers from
+  // other weights, servers that answered.
+  int64_t sync_bytes = 0;
+  double sync_ms = 0, step_ms = 0;
+  int retries = 0, stale = 0, servers = 0;
 };
 
 struct Checkpoint {

@@ -14,7 +14,9 @@ namespace {
 // go there.
 struct UpdateRows {
   Batch batch;
-  std::vector<float> old_logp;
+  std::vector<float> rollout_logp;  // what the sampler reported
+  std::vector<float> old_logp;      // the ratio's denominator: rollout_logp or the recomputation
+  std::vector<float> weights;       // the correction's per-token weights (empty: none)
   std::vector<uint8_t> mask;
   std::vector<uint8_t> truncated;
   std::vector<double> advantages;
@@ -39,12 +41,13 @@ UpdateRows make_rows(const std::vector<Rollout>& rollouts, std::span<const int> 
     for (size_t j = 0; j < ro.completion.tokens.size(); ++j) {
       const size_t pos = r * T + p + j - 1;
       u.batch.targets[pos] = ro.completion.tokens[j];
-      u.old_logp[pos] = ro.completion.logprobs[j];
+      u.old_logp[pos] = ro.completion.logprobs[j];  // rollout_logp below
       u.mask[pos] = 1;
     }
     u.truncated.push_back(ro.completion.finish == Completion::Finish::Length);
     u.advantages.push_back(advantages[rows[r]]);
   }
+  u.rollout_logp = u.old_logp;
   return u;
 }
 
@@ -77,6 +80,42 @@ double global_count(const std::vector<UpdateRows>& micro, const GrpoConfig& obje
   }
   return tokens;
 }
+// The sampler against the trainer over every counted token of the update (the input masks).
+MismatchStats mismatch_of(const std::vector<UpdateRows>& micro,
+                          const std::vector<std::vector<float>>& train) {
+  std::vector<float> r, t;
+  for (size_t m = 0; m < micro.size(); ++m)
+    for (size_t i = 0; i < micro[m].mask.size(); ++i)
+      if (micro[m].mask[i]) r.push_back(micro[m].rollout_logp[i]), t.push_back(train[m][i]);
+  const std::vector<uint8_t> all(r.size(), 1);
+  return measure_mismatch(r, t, all, 1, int(r.size()));
+}
+
+// Applies the correction to every micro-batch (masks and weights replaced) and sums its stats.
+CorrectionStats correct(std::vector<UpdateRows>& micro, const std::vector<std::vector<float>>& train,
+                        const CorrectionConfig& cfg) {
+  CorrectionStats total;
+  double sum_w = 0, sum_w2 = 0;
+  for (size_t m = 0; m < micro.size(); ++m) {
+    UpdateRows& u = micro[m];
+    Correction c = apply_correction(u.rollout_logp, train[m], u.mask, u.batch.B, u.batch.T, cfg);
+    total.tokens += c.stats.tokens, total.kept_tokens += c.stats.kept_tokens;
+    total.sequences += c.stats.sequences, total.masked_sequences += c.stats.masked_sequences;
+    for (size_t i = 0; i < c.mask.size(); ++i)
+      if (c.mask[i]) {
+        sum_w += c.weights[i], sum_w2 += double(c.weights[i]) * c.weights[i];
+        total.max_weight = std::max(total.max_weight, double(c.weights[i]));
+      }
+    u.mask = std::move(c.mask);
+    u.weights = std::move(c.weights);
+  }
+  if (total.tokens > 0) total.masked_fraction = double(total.tokens - total.kept_tokens) / double(total.tokens);
+  if (total.kept_tokens > 0) {
+    total.mean_weight = sum_w / double(total.kept_tokens);
+    total.ess = sum_w2 > 0 ? sum_w * sum_w / (double(total.kept_tokens) * sum_w2) : 0.0;
+  }
+  return total;
+}
 }  // namespace
 
 PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transformer* reference,
@@ -94,6 +133,18 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
   if (reference)
     for (size_t m = 0; m < micro.size(); ++m)
       ref_logp[m] = token_logp(*reference, micro[m].batch, nullptr);
+  // The trainer's own log-probabilities under the weights that sampled: computed first when the
+  // ratio or the correction needs them (a forward pass more), else taken from the first epoch's
+  // forward, which computes exactly them, for the mismatch metrics alone.
+  std::vector<std::vector<float>> train(micro.size());
+  const bool correcting = cfg.correction.mode != RolloutCorrection::None;
+  if (cfg.recompute_old || correcting) {
+    for (size_t m = 0; m < micro.size(); ++m) train[m] = token_logp(policy, micro[m].batch, nullptr);
+    out.mismatch = mismatch_of(micro, train);
+    if (correcting) out.correction = correct(micro, train, cfg.correction);
+    if (cfg.recompute_old)
+      for (size_t m = 0; m < micro.size(); ++m) micro[m].old_logp = train[m];
+  }
   const double global = comm.all_reduce_sum(global_count(micro, cfg.objective));
   for (int e = 0; e < cfg.epochs; ++e) {
     policy.zero_grads();
@@ -103,10 +154,11 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
       const UpdateRows& u = micro[m];
       std::vector<float> ent;
       const std::vector<float> logp = token_logp(policy, u.batch, &ent);
+      if (e == 0 && train[m].empty()) train[m] = logp;
       const GrpoBatch gb{u.batch.B, u.batch.T, logp, u.old_logp, ref_logp[m], u.advantages, u.mask,
                          cfg.objective.mask_truncated ? std::span<const uint8_t>(u.truncated)
                                                       : std::span<const uint8_t>(),
-                         global};
+                         global, u.weights};
       const GrpoResult res = grpo_loss(gb, cfg.objective);
       loss += res.loss;
       for (size_t i = 0; i < ent.size(); ++i) entropy += u.mask[i] ? ent[i] : 0.0;
@@ -123,6 +175,7 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
                                            comm.all_reduce_sum(loss));
     out.grad_norm = u.grad_norm;
     out.skipped += !u.applied;
+    if (e == 0 && !cfg.recompute_old && !correcting) out.mismatch = mismatch_of(micro, train);
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tandem/rl/grpo_loss.h"
+#include "tandem/rl/rollout_correction.h"
 #include "tandem/rl/rollout.h"
 #include "tandem/comm/communicator.h"
 #include "tandem/model/transformer.h"
@@ -21,6 +22,11 @@ struct PolicyUpdateConfig {
   float lr = 0;
   float max_grad_norm = 1.0f;
   int32_t pad = 0;       // token filling rows shorter than the longest
+  // The ratio's denominator: false, the rollouts' own log-probabilities (in-process sampling,
+  // the same model); true, the trainer's recomputation before the first update (rollouts from
+  // another engine: the sampler's numbers only measure and correct the gap).
+  bool recompute_old = false;
+  CorrectionConfig correction;  // rl/rollout_correction.h; any mode but none recomputes
 };
 
 struct PolicyUpdateStats {
@@ -30,6 +36,8 @@ struct PolicyUpdateStats {
   double grad_norm = 0;
   int64_t tokens = 0;   // row cells processed, all epochs
   int skipped = 0;      // epochs whose loss or gradient was not finite (no update made)
+  MismatchStats mismatch;        // the rollouts' log-probabilities against the trainer's
+  CorrectionStats correction;    // what the correction weighed and masked (none: all 1)
 };
 
 // Updates `policy` on rollouts[rows] with their advantages (indexed like rollouts). `reference`
