@@ -11,7 +11,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "support/test_models.h"
+#include "support/served_model.h"
 #include "tandem/backend/backend.h"
 #include "tandem/core/error.h"
 #include "tandem/data/chat_format.h"
@@ -27,17 +27,8 @@ namespace {
 
 using nlohmann::json;
 
-// A tiny random model over the demo chat vocabulary, sharpened so samples are not uniform noise.
-struct Model {
-  std::unique_ptr<Backend> be = make_backend("cpu");
-  Tokenizer tok = demo_tokenizer();
-  ModelWeights weights{*be, test::tiny_config({.vocab = 261, .max_positions = 256})};
-  explicit Model(uint64_t seed = 7) {
-    weights.init_random(seed);
-    auto p = weights.read_params();
-    for (auto& x : p) x *= 5.0f;
-    weights.load_params(p);
-  }
+struct Model : test::ServedModel {
+  explicit Model(uint64_t seed = 7) : ServedModel(256, seed) {}
 };
 
 std::string weight_bytes(const ModelWeights& m) {
@@ -59,7 +50,7 @@ class RolloutServerTest : public ::testing::Test {
     cfg.slots = 4;
     auto s = std::make_unique<Server>(cfg);
     s->start();
-    s->attach(m.weights, m.tok, "tiny");
+    s->attach(m.model, m.tok, "tiny");
     return s;
   }
   static httplib::Client client(const Server& s, const std::string& key = "") {
@@ -87,7 +78,7 @@ TEST_F(RolloutServerTest, TokenPromptsWithTheTrainersStreamsAndStops) {
   EXPECT_EQ(j["weights_version"], "loaded");
   GenerationConfig g;
   g.max_new_tokens = 40, g.stop_tokens = {stop}, g.sampling = {1.0f, 0, 1.0f, 42};
-  const auto want = local(m.weights, prompt, 3, g, 100);
+  const auto want = local(m.model, prompt, 3, g, 100);
   for (int i = 0; i < 3; ++i) {
     const json& ch = j["choices"][i];
     EXPECT_EQ(ch["token_ids"].get<std::vector<int32_t>>(), want[size_t(i)].tokens) << "choice " << i;
@@ -114,17 +105,17 @@ TEST_F(RolloutServerTest, AdminWeightsAreAuthenticatedCheckedAndVersioned) {
   EXPECT_EQ(client(*server, "user").Get("/admin/weights")->status, 401) << "the API key is not the admin key";
   auto admin = client(*server, "adm");
   EXPECT_EQ(json::parse(admin.Get("/admin/weights")->body)["weights_version"], "loaded");
-  const std::string bytes = weight_bytes(other.weights);
+  const std::string bytes = weight_bytes(other.model);
   // No version, garbage, a NaN: refused, nothing changes.
   EXPECT_EQ(admin.Post("/admin/weights", bytes, "application/octet-stream")->status, 400);
   auto bad = admin.Post("/admin/weights", {{"X-Weights-Version", "v0"}}, "not safetensors",
                         "application/octet-stream");
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(json::parse(bad->body)["error"]["code"], "invalid_weights");
-  std::vector<float> nan_params = other.weights.read_params();
+  std::vector<float> nan_params = other.model.read_params();
   nan_params[5] = std::nanf("");
   bad = admin.Post("/admin/weights", {{"X-Weights-Version", "v0"}},
-                   param_set_bytes(other.weights.layout(), {{"", nan_params.data()}}),
+                   param_set_bytes(other.model.layout(), {{"", nan_params.data()}}),
                    "application/octet-stream");
   EXPECT_EQ(bad->status, 400) << bad->body;
   EXPECT_EQ(json::parse(admin.Get("/admin/weights")->body)["weights_version"], "loaded");
@@ -150,19 +141,19 @@ TEST_F(RolloutServerTest, AdminWeightsAreAuthenticatedCheckedAndVersioned) {
   g.stop_tokens = {chat_stop_token(m.tok), m.tok.eos_id(), m.tok.find_token("<|endoftext|>")};
   g.sampling.temperature = 0;
   EXPECT_EQ(j["choices"][0]["token_ids"].get<std::vector<int32_t>>(),
-            local(other.weights, prompt, 1, g, 0)[0].tokens);
+            local(other.model, prompt, 1, g, 0)[0].tokens);
 }
 
 TEST_F(RolloutServerTest, ReducedPrecisionIsTheGgufExportsRounding) {
   for (const auto type : {gguf::TensorType::BF16, gguf::TensorType::Q8_0, gguf::TensorType::Q4_0}) {
     Model m, rounded;
-    std::vector<float> p = rounded.weights.read_params();
-    round_like_gguf(rounded.weights.layout(), p.data(), type);
-    rounded.weights.load_params(p);
+    std::vector<float> p = rounded.model.read_params();
+    round_like_gguf(rounded.model.layout(), p.data(), type);
+    rounded.model.load_params(p);
     ServerConfig cfg;
     cfg.weights = type;
     auto server = start(m, cfg);
-    EXPECT_EQ(m.weights.read_params(), p) << "the served weights are the rounded ones";
+    EXPECT_EQ(m.model.read_params(), p) << "the served weights are the rounded ones";
   }
 }
 
@@ -179,10 +170,10 @@ TEST_F(RolloutServerTest, PoolRetriesElsewhereAndResyncsARestartedServer) {
   pc.requests_per_server = 2;
   ServerPool pool(pc);
   // The trainer's first policy differs from what the servers loaded.
-  std::vector<float> p = trainer.weights.read_params();
+  std::vector<float> p = trainer.model.read_params();
   for (auto& x : p) x *= 0.9f;
-  trainer.weights.load_params(p);
-  pool.set_weights("t-1", weight_bytes(trainer.weights));
+  trainer.model.load_params(p);
+  pool.set_weights("t-1", weight_bytes(trainer.model));
   std::vector<SamplePrompt> prompts;
   for (int i = 0; i < 6; ++i)
     prompts.push_back({chat_prompt_tokens(trainer.tok, fmt::format("{}+{}=\n", i, 2 * i)), 4,
@@ -194,7 +185,7 @@ TEST_F(RolloutServerTest, PoolRetriesElsewhereAndResyncsARestartedServer) {
     g.max_new_tokens = 24, g.stop_tokens = sp.stop_token_ids, g.sampling = {1.0f, 0, 1.0f, 3};
     ASSERT_EQ(got.size(), prompts.size());
     for (size_t i = 0; i < prompts.size(); ++i) {
-      const auto want = local(trainer.weights, prompts[i].prompt, 4, g, prompts[i].sequence);
+      const auto want = local(trainer.model, prompts[i].prompt, 4, g, prompts[i].sequence);
       for (int k = 0; k < 4; ++k) {
         EXPECT_EQ(got[i][size_t(k)].tokens, want[size_t(k)].tokens) << i << "/" << k;
         EXPECT_FALSE(got[i][size_t(k)].stale);
@@ -205,7 +196,7 @@ TEST_F(RolloutServerTest, PoolRetriesElsewhereAndResyncsARestartedServer) {
   PoolStats st = pool.take_stats();
   EXPECT_EQ(st.syncs, 2);
   EXPECT_EQ(st.servers_up, 2);
-  EXPECT_EQ(st.sync_bytes, 2 * int64_t(weight_bytes(trainer.weights).size()));
+  EXPECT_EQ(st.sync_bytes, 2 * int64_t(weight_bytes(trainer.model).size()));
   // B goes away: everything is answered by A.
   sb->shutdown();
   sb.reset();
@@ -222,7 +213,7 @@ TEST_F(RolloutServerTest, PoolRetriesElsewhereAndResyncsARestartedServer) {
   st = pool.take_stats();
   EXPECT_EQ(st.servers_up, 2);
   EXPECT_EQ(st.syncs, 1);
-  EXPECT_EQ(b2.weights.read_params(), trainer.weights.read_params());
+  EXPECT_EQ(b2.model.read_params(), trainer.model.read_params());
   // No server left: an error, not a partial answer.
   sa->shutdown();
   sb->shutdown();

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "support/test_models.h"
+#include "support/served_model.h"
 #include "tandem/backend/backend.h"
 #include "tandem/recipes/model_dir.h"
 
@@ -19,19 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-// A tiny random model over the demo chat vocabulary (bytes + chat tokens), its distributions
-// sharpened so completions are not uniform noise.
-struct ServedModel {
-  std::unique_ptr<Backend> be = make_backend("cpu");
-  Tokenizer tok = demo_tokenizer();
-  ModelWeights model{*be, test::tiny_config({.vocab = 261, .max_positions = 1024})};
-  ServedModel() {
-    model.init_random(7);
-    auto p = model.read_params();
-    for (auto& x : p) x *= 5.0f;
-    model.load_params(p);
-  }
-};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -72,7 +59,7 @@ class ServerTest : public ::testing::Test {
     return out;
   }
 
-  ServedModel m_;
+  test::ServedModel m_{1024};
   std::unique_ptr<Server> server_;
   std::unique_ptr<httplib::Client> client_;
 };
