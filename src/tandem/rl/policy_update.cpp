@@ -142,8 +142,8 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
     for (size_t m = 0; m < micro.size(); ++m) train[m] = token_logp(policy, micro[m].batch, nullptr);
     out.mismatch = mismatch_of(micro, train);
     if (correcting) out.correction = correct(micro, train, cfg.correction);
-    if (cfg.recompute_old)
-      for (size_t m = 0; m < micro.size(); ++m) micro[m].old_logp = train[m];
+    // A correction weighs the sampler against the trainer, so the ratio is the trainer's own.
+    for (size_t m = 0; m < micro.size(); ++m) micro[m].old_logp = train[m];
   }
   const double global = comm.all_reduce_sum(global_count(micro, cfg.objective));
   for (int e = 0; e < cfg.epochs; ++e) {
