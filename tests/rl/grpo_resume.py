@@ -50,7 +50,8 @@ def grpo_args(out):
 
 
 def grpo_records(out):
-    keep = lambda r: {k: v for k, v in r.items() if not k.endswith("tokens_per_s")}
+    # Timings (throughputs, milliseconds) differ between runs; everything else must not.
+    keep = lambda r: {k: v for k, v in r.items() if not k.endswith(("tokens_per_s", "_ms"))}
     with open(f"{out}/metrics.jsonl") as f:
         records = [json.loads(line) for line in f]
     return [keep(r) for r in records if r["kind"] == "grpo"]
