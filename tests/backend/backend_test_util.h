@@ -199,6 +199,54 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
          });
 }
 
+// One GEMM call against the float64 reference: op(A) @ op(B) with padded leading dimensions and
+// strides between the `batch` matrices; beta = 0 poisons C (BLAS semantics: C is not read),
+// beta != 0 gives it known values. Every element outside C (row and matrix padding) must keep
+// its bits.
+struct GemmCase {
+  int M, N, K, batch;
+};
+inline void expect_gemm_matches_reference(Backend& be, const GemmCase& c, bool tA, bool tB,
+                                          float alpha, float beta) {
+  constexpr Tol kGemm{1e-10, 2e-4};
+  const int pad = 3;  // leading dimensions larger than the rows they hold
+  const int ar = tA ? c.K : c.M, ac = tA ? c.M : c.K;
+  const int br = tB ? c.N : c.K, bc = tB ? c.K : c.N;
+  const int lda = ac + pad, ldb = bc + pad, ldc = c.N + pad;
+  const int64_t sA = int64_t(ar) * lda + 5, sB = int64_t(br) * ldb + 7, sC = int64_t(c.M) * ldc + 1;
+  const std::vector<float> A = randn(sA * c.batch), B = randn(sB * c.batch);
+  const std::vector<float> C0 =
+      beta != 0.0f ? randn(sC * c.batch) : std::vector<float>(sC * c.batch, NAN);
+  DeviceBuffer dA = upload(be, A), dB = upload(be, B), dC = upload(be, C0);
+  be.gemm(tA, tB, c.M, c.N, c.K, alpha, dA.as(), lda, dB.as(), ldb, beta, dC.as(), ldc, c.batch,
+          sA, sB, sC);
+  const std::vector<float> C = download(be, dC, C0.size());
+  std::vector<float> got;
+  std::vector<double> want;
+  for (int b = 0; b < c.batch; ++b) {
+    std::vector<double> ref(size_t(c.M) * ldc);
+    for (int i = 0; i < c.M; ++i)
+      for (int j = 0; j < c.N; ++j)
+        ref[size_t(i) * ldc + j] = beta != 0.0f ? C0[b * sC + int64_t(i) * ldc + j] : 0.0;
+    ref::gemm(tA, tB, c.M, c.N, c.K, alpha, to_d({A.begin() + b * sA, A.begin() + (b + 1) * sA}),
+              lda, to_d({B.begin() + b * sB, B.begin() + (b + 1) * sB}), ldb, beta, ref, ldc);
+    for (int i = 0; i < c.M; ++i)
+      for (int j = 0; j < c.N; ++j) {
+        got.push_back(C[b * sC + int64_t(i) * ldc + j]);
+        want.push_back(ref[size_t(i) * ldc + j]);
+      }
+    for (int64_t e = 0; e < sC; ++e) {
+      const int64_t i = e / ldc, j = e % ldc;
+      if (i < c.M && j < c.N) continue;
+      ASSERT_TRUE(same_bits({C[b * sC + e]}, {C0[b * sC + e]})) << "gemm wrote outside C";
+    }
+  }
+  expect_close(got, want, kGemm,
+               "gemm M=" + std::to_string(c.M) + " N=" + std::to_string(c.N) + " K=" +
+                   std::to_string(c.K) + " batch=" + std::to_string(c.batch) + " tA=" +
+                   std::to_string(tA) + " tB=" + std::to_string(tB) + " beta=" + std::to_string(beta));
+}
+
 // Expects `fn` to throw tandem::Error whose message starts with "[op]".
 template <typename Fn>
 void expect_op_error(const std::string& op, Fn&& fn) {

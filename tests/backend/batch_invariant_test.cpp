@@ -10,7 +10,6 @@ namespace tandem::test {
 namespace {
 
 // As DenseTest's GEMM tolerance: each element is a K-term fp32 dot product (K <= 300 here).
-constexpr Tol kGemm{1e-10, 2e-4};
 
 class BatchInvariantTest : public BackendTest {
  protected:
@@ -105,55 +104,13 @@ TEST_P(BatchInvariantTest, ModeIsReported) {
 // 1 and another value, batch 1 and > 1 with strides; shapes with remainders of every tile size
 // and of the 8-term groups of k; the padding between rows and matrices left alone.
 TEST_P(BatchInvariantTest, GemmMatchesReference) {
-  struct Case {
-    int M, N, K, batch;
-  };
-  const Case cases[] = {{1, 1, 1, 1},       {1, 37, 64, 1},    {2, 5, 7, 1},    {3, 4, 8, 1},
-                        {37, 29, 65, 1},    {64, 128, 256, 1}, {5, 7, 3, 3},    {33, 65, 17, 4},
-                        {150, 140, 300, 2}, {49, 260, 9, 1},   {1, 300, 300, 2}};
-  for (const Case& c : cases)
+  const GemmCase cases[] = {{1, 1, 1, 1},       {1, 37, 64, 1},    {2, 5, 7, 1},    {3, 4, 8, 1},
+                            {37, 29, 65, 1},    {64, 128, 256, 1}, {5, 7, 3, 3},    {33, 65, 17, 4},
+                            {150, 140, 300, 2}, {49, 260, 9, 1},   {1, 300, 300, 2}};
+  for (const GemmCase& c : cases)
     for (int t = 0; t < 4; ++t)
-      for (float beta : {0.0f, 1.0f, -1.5f}) {
-        const bool tA = t & 1, tB = t & 2;
-        const int pad = 3;
-        const int ar = tA ? c.K : c.M, ac = tA ? c.M : c.K;
-        const int br = tB ? c.N : c.K, bc = tB ? c.K : c.N;
-        const int lda = ac + pad, ldb = bc + pad, ldc = c.N + pad;
-        const int64_t sA = int64_t(ar) * lda + 5, sB = int64_t(br) * ldb + 7,
-                      sC = int64_t(c.M) * ldc + 1;
-        const std::vector<float> A = randn(sA * c.batch), B = randn(sB * c.batch);
-        const float alpha = 0.75f;
-        std::vector<float> C0 =
-            beta != 0.0f ? randn(sC * c.batch) : std::vector<float>(sC * c.batch, NAN);
-        DeviceBuffer dA = upload(be(), A), dB = upload(be(), B), dC = upload(be(), C0);
-        be().gemm(tA, tB, c.M, c.N, c.K, alpha, dA.as(), lda, dB.as(), ldb, beta, dC.as(), ldc,
-                  c.batch, sA, sB, sC);
-        const std::vector<float> C = download(be(), dC, C0.size());
-        std::vector<float> got;
-        std::vector<double> want;
-        for (int b = 0; b < c.batch; ++b) {
-          std::vector<double> ref(size_t(c.M) * ldc);
-          for (int i = 0; i < c.M; ++i)
-            for (int j = 0; j < c.N; ++j)
-              ref[size_t(i) * ldc + j] = beta != 0.0f ? C0[b * sC + int64_t(i) * ldc + j] : 0.0;
-          ref::gemm(tA, tB, c.M, c.N, c.K, alpha,
-                    to_d({A.begin() + b * sA, A.begin() + (b + 1) * sA}), lda,
-                    to_d({B.begin() + b * sB, B.begin() + (b + 1) * sB}), ldb, beta, ref, ldc);
-          for (int i = 0; i < c.M; ++i)
-            for (int j = 0; j < c.N; ++j) {
-              got.push_back(C[b * sC + int64_t(i) * ldc + j]);
-              want.push_back(ref[size_t(i) * ldc + j]);
-            }
-          for (int64_t e = 0; e < sC; ++e) {
-            const int64_t i = e / ldc, j = e % ldc;
-            if (i < c.M && j < c.N) continue;
-            ASSERT_TRUE(same_bits({C[b * sC + e]}, {C0[b * sC + e]})) << "gemm wrote outside C";
-          }
-        }
-        expect_close(got, want, kGemm,
-                     fmt::format("gemm M={} N={} K={} batch={} tA={} tB={} beta={}", c.M, c.N, c.K,
-                                 c.batch, tA, tB, beta));
-      }
+      for (float beta : {0.0f, 1.0f, -1.5f})
+        expect_gemm_matches_reference(be(), c, t & 1, t & 2, 0.75f, beta);
 }
 
 // The core promise: row r of C computed in a call of M = 1, or of a few rows starting at r, has the

@@ -10,7 +10,6 @@ namespace {
 constexpr Tol kElementwise{1e-12, 1e-5};
 // GEMM: each element is a K-term fp32 dot product; rounding error grows like sqrt(K) * eps on
 // average and K * eps at worst (K <= 300 here): NMSE ~ K eps^2 ~ 4e-12, max ~ K eps ~ 4e-5.
-constexpr Tol kGemm{1e-10, 2e-4};
 // AdamW over several steps: the update divides by sqrt(v) + eps, which amplifies the relative
 // rounding of m and v; steps compound it a little.
 constexpr Tol kAdamW{1e-11, 1e-5};
@@ -53,59 +52,15 @@ TEST_P(DenseTest, CopyRoundTripAndFill) {
   }
 }
 
-struct GemmCase {
-  int M, N, K, batch;
-};
-
 TEST_P(DenseTest, GemmMatchesReference) {
   const GemmCase cases[] = {{1, 1, 1, 1},      {3, 17, 33, 1},  {127, 33, 65, 1},
                             {64, 128, 256, 1}, {17, 1, 127, 1}, {1, 129, 31, 1},
                             {5, 7, 3, 3},      {33, 65, 17, 4}, {150, 140, 300, 2}};
   for (const GemmCase& c : cases)
     for (int t = 0; t < 4; ++t)
-      for (int accumulate = 0; accumulate < 2; ++accumulate) {
-        const bool tA = t & 1, tB = t & 2;
-        const int pad = 3;  // leading dimensions larger than the rows they hold
-        const int ar = tA ? c.K : c.M, ac = tA ? c.M : c.K;
-        const int br = tB ? c.N : c.K, bc = tB ? c.K : c.N;
-        const int lda = ac + pad, ldb = bc + pad, ldc = c.N + pad;
-        const int64_t sA = int64_t(ar) * lda + 5, sB = int64_t(br) * ldb + 7,
-                      sC = int64_t(c.M) * ldc + 1;
-        const std::vector<float> A = randn(sA * c.batch), B = randn(sB * c.batch);
-        const float alpha = accumulate ? 0.75f : 1.0f, beta = accumulate ? -1.5f : 0.0f;
-        // beta = 0: C poisoned (BLAS semantics: C is not read). beta != 0: C holds known values.
-        std::vector<float> C0 =
-            accumulate ? randn(sC * c.batch) : std::vector<float>(sC * c.batch, NAN);
-        DeviceBuffer dA = upload(be(), A), dB = upload(be(), B), dC = upload(be(), C0);
-        be().gemm(tA, tB, c.M, c.N, c.K, alpha, dA.as(), lda, dB.as(), ldb, beta, dC.as(), ldc,
-                  c.batch, sA, sB, sC);
-        const std::vector<float> C = download(be(), dC, C0.size());
-        std::vector<float> got;
-        std::vector<double> want;
-        for (int b = 0; b < c.batch; ++b) {
-          std::vector<double> ref(size_t(c.M) * ldc);
-          for (int i = 0; i < c.M; ++i)
-            for (int j = 0; j < c.N; ++j)
-              ref[size_t(i) * ldc + j] = C0[b * sC + int64_t(i) * ldc + j];
-          ref::gemm(tA, tB, c.M, c.N, c.K, alpha,
-                    to_d({A.begin() + b * sA, A.begin() + (b + 1) * sA}), lda,
-                    to_d({B.begin() + b * sB, B.begin() + (b + 1) * sB}), ldb, beta, ref, ldc);
-          for (int i = 0; i < c.M; ++i)
-            for (int j = 0; j < c.N; ++j) {
-              got.push_back(C[b * sC + int64_t(i) * ldc + j]);
-              want.push_back(ref[size_t(i) * ldc + j]);
-            }
-          // The padding between rows and matrices must be left untouched.
-          for (int i = 0; i < c.M; ++i)
-            for (int j = c.N; j < ldc && int64_t(i) * ldc + j < sC; ++j)
-              ASSERT_TRUE(same_bits({C[b * sC + int64_t(i) * ldc + j]},
-                                    {C0[b * sC + int64_t(i) * ldc + j]}))
-                  << "gemm wrote outside C";
-        }
-        expect_close(got, want, kGemm,
-                     fmt::format("gemm M={} N={} K={} batch={} tA={} tB={} beta={}", c.M, c.N, c.K,
-                                 c.batch, tA, tB, beta));
-      }
+      for (bool accumulate : {false, true})
+        expect_gemm_matches_reference(be(), c, t & 1, t & 2, accumulate ? 0.75f : 1.0f,
+                                      accumulate ? -1.5f : 0.0f);
 }
 
 TEST_P(DenseTest, Add) {
