@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX__) && defined(__FMA__)
@@ -202,29 +203,23 @@ void gemm_invariant(bool tA, bool tB, int M, int N, int K, float alpha, const fl
     const float* a = A + b * sA;
     const float* bm = B + b * sB;
     float* c = C + b * sC;
-    // Rows of op(A) and columns of op(B), contiguous in k: in place, or packed.
-    const float* a_rows = a + int64_t(i0) * lda;
-    int64_t a_ld = lda;
-    if (tA) {  // op(A)[i][k] = A[k][i]
-      Panel& p = panel(0);
-      if (p.call != call || p.matrix != b || p.block != rb) {
-        p.data.resize(size_t(i1 - i0) * ldp);
-        pack_columns(p.data.data(), ldp, a, lda, i0, i1 - i0, K);
-        p.call = call, p.matrix = b, p.block = rb;
+    // Vectors [first, first + count) along k of a matrix stored `k_major` (vector v at column v)
+    // or not (at row v): in place when rows already run along k, else packed once per block into
+    // this thread's panel `which`. Returns where they are and their stride.
+    auto along_k = [&](int which, const float* m, int ld, bool k_major, int first, int count,
+                       int block) -> std::pair<const float*, int64_t> {
+      if (!k_major) return {m + int64_t(first) * ld, ld};
+      Panel& p = panel(which);
+      if (p.call != call || p.matrix != b || p.block != block) {
+        p.data.resize(size_t(count) * ldp);
+        pack_columns(p.data.data(), ldp, m, ld, first, count, K);
+        p.call = call, p.matrix = b, p.block = block;
       }
-      a_rows = p.data.data(), a_ld = ldp;
-    }
-    const float* b_cols = bm + int64_t(j0) * ldb;
-    int64_t b_ld = ldb;
-    if (!tB) {  // op(B)[k][j] = B[k][j]
-      Panel& p = panel(1);
-      if (p.call != call || p.matrix != b || p.block != cb) {
-        p.data.resize(size_t(j1 - j0) * ldp);
-        pack_columns(p.data.data(), ldp, bm, ldb, j0, j1 - j0, K);
-        p.call = call, p.matrix = b, p.block = cb;
-      }
-      b_cols = p.data.data(), b_ld = ldp;
-    }
+      return {p.data.data(), ldp};
+    };
+    // Rows of op(A) (op(A)[i][k] = A[k][i] when tA) and columns of op(B) (B[k][j] unless tB).
+    const auto [a_rows, a_ld] = along_k(0, a, lda, tA, i0, i1 - i0, rb);
+    const auto [b_cols, b_ld] = along_k(1, bm, ldb, !tB, j0, j1 - j0, cb);
     for (int i = i0; i < i1; i += kMR) {
       const int mr = std::min(kMR, i1 - i);
       const float* ap[kMR];
