@@ -53,6 +53,7 @@ std::string WeightsVersion::get() const {
 void WeightsVersion::set(std::string version) {
   std::lock_guard lock(mutex_);
   version_ = std::move(version);
+  ++serial_;
 }
 
 // ---- Admission ------------------------------------------------------------------------------
@@ -166,10 +167,15 @@ Request GenerationJob::engine_request(size_t index, uint64_t seed) {
 void GenerationJob::on_token(size_t index, const TokenEvent& ev) {
   const auto now = Clock::now();
   metrics_.generated_token();
-  std::string version = weights_.get();  // the engine's thread: the weights of this token
+  // The weights of this token (the engine's thread, where they change): named once per change.
+  const uint64_t serial = weights_.serial();
   std::lock_guard lock(mutex_);
-  if (std::find(versions_.begin(), versions_.end(), version) == versions_.end())
-    versions_.push_back(std::move(version));
+  if (serial != versions_serial_) {
+    std::string version = weights_.get();
+    if (std::find(versions_.begin(), versions_.end(), version) == versions_.end())
+      versions_.push_back(std::move(version));
+    versions_serial_ = serial;
+  }
   Choice& c = choices_[index];
   if (c.first_token) metrics_.time_to_first_token(seconds(now - arrived_));
   else metrics_.inter_token(seconds(now - c.last_token));

@@ -2,6 +2,7 @@
 // One generation request on its way through the server: its prompt, the n engine sequences it
 // became, and what they produced, handed from the engine's thread (callbacks) to the HTTP thread
 // that answers, whole or as a stream of Server-Sent Events.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -31,10 +32,13 @@ class WeightsVersion {
  public:
   std::string get() const;
   void set(std::string version);
+  // Counts set() calls: a reader compares it to skip copying a name it already has.
+  uint64_t serial() const { return serial_.load(); }
 
  private:
   mutable std::mutex mutex_;
   std::string version_ = "loaded";
+  std::atomic<uint64_t> serial_{0};
 };
 
 // The server's bound on work: sequences admitted and not yet finished, against a capacity
@@ -112,6 +116,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   size_t finished_ = 0;
   bool cancelled_ = false;
   std::vector<std::string> versions_;  // the weights its tokens came from, in order of first use
+  uint64_t versions_serial_ = UINT64_MAX;  // WeightsVersion::serial() when versions_ was last updated
   bool ended_ = false;  // [DONE] written
 };
 
