@@ -20,63 +20,12 @@ per seed). Exit status 0 when the bar is met, 1 when not.
         [-- extra tandem grpo flags]
 """
 import argparse
-import json
-import math
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 
-
-def run(cmd, log):
-    with open(log, "w") as f:
-        start = time.monotonic()
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
-        return time.monotonic() - start
-
-
-def evals(metrics):
-    """level -> [(step, accuracy, problems)] of the grpo phase, in order."""
-    out = {}
-    with open(metrics) as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("kind") == "eval" and r.get("phase") == "grpo":
-                out.setdefault(r["level"], []).append((r["step"], r["accuracy"], r["problems"]))
-    return out
-
-
-def svg_lines(title, series, y_label):
-    """A small line chart: series is [(label, [(x, y)])], y in [0, 1] shown as percent."""
-    w, h, left, right, top, bottom = 640, 360, 60, 120, 40, 40
-    xs = [x for _, pts in series for x, _ in pts] or [0, 1]
-    x0, x1 = min(xs), max(max(xs), min(xs) + 1)
-    ys = [y for _, pts in series for _, y in pts] or [0, 1]
-    y0 = max(0.0, math.floor(min(ys) * 20 - 0.5) / 20)  # on 5% lines, with some margin
-    y1 = min(1.0, math.ceil(max(ys) * 20 + 0.5) / 20)
-    px = lambda x: left + (x - x0) / (x1 - x0) * (w - left - right)
-    py = lambda y: h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom)
-    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>',
-           f'<text x="{(left + w - right) / 2}" y="{h - 8}" text-anchor="middle">step</text>',
-           f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{y_label}</text>']
-    for i in range(round((y1 - y0) * 20) + 1):
-        y = y0 + i / 20
-        out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{w - right}" y2="{py(y):.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{100 * y:.0f}%</text>')
-    for x in sorted(set(xs)):  # the evaluation steps
-        out.append(f'<text x="{px(x):.1f}" y="{h - bottom + 16}" text-anchor="middle">{x:.0f}</text>')
-    for k, (label, pts) in enumerate(series):
-        c = colors[k % len(colors)]
-        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
-        out.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{path}"/>')
-        out.append(f'<text x="{w - right + 8}" y="{top + 18 * k + 10}" fill="{c}">{label}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+from tandem_runs import evals, run, svg_lines
 
 
 def main():
