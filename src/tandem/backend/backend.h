@@ -60,6 +60,9 @@ class Backend {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;          // device to device
   virtual void fill(float* x, float value, size_t n) = 0;
   virtual void synchronize() = 0;
+  // Whether the pointers this backend hands out are ordinary host memory (a transport such as MPI
+  // can then read and write them in place instead of staging a copy).
+  virtual bool host_memory() const { return false; }
   // Host threads the kernel calls made from the calling thread may use (0: the backend's
   // default). For CPU backends; a device backend ignores it. A server gives its engine thread
   // fewer threads than cores, so HTTP work and clients on the same machine do not stall it.

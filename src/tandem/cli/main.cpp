@@ -3,6 +3,7 @@
 
 #include "tandem/cli/commands.h"
 #include "tandem/cli/flags.h"
+#include "tandem/comm/world.h"
 #include "tandem/core/error.h"
 
 int main(int argc, char** argv) {
@@ -22,27 +23,40 @@ int main(int argc, char** argv) {
   tandem::cli::add_train_tokenizer_command(app);
   tandem::cli::add_export_command(app);
   tandem::cli::add_import_command(app);
-  for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->fallthrough();
+    // Under mpirun every rank runs the command: only those written for it may run that way.
+    if (sub->get_name() != "train")
+      sub->preparse_callback([name = sub->get_name()](size_t) {
+        if (tandem::launched_world_size() > 1)
+          throw tandem::UsageError(
+              "tandem " + name + " runs in one process; under mpirun only `tandem train` runs "
+              "(docs/distributed.md)");
+      });
+  }
+  int code = 0;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help prints and exits 0; a bad flag or value prints one line and exits 2.
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "tandem: %s (see --help)\n", e.what());
-    return 2;
+    code = 2;
   } catch (const tandem::ConfigError& e) {  // a recipe's settings, named as this CLI's flags
     std::fprintf(stderr, "tandem: error: %s\n",
                  tandem::name_fields(e.message(), tandem::cli::flag_for).c_str());
-    return 1;
+    code = 1;
   } catch (const tandem::UsageError& e) {
     std::fprintf(stderr, "tandem: %s\n", e.what());
-    return 2;
+    code = 2;
   } catch (const tandem::Error& e) {
     std::fprintf(stderr, "tandem: error: %s\n", e.what());
-    return 1;
+    code = 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tandem: unexpected error: %s\n", e.what());
-    return 1;
+    code = 1;
   }
-  return 0;
+  // A rank that failed alone must not leave the others waiting in a collective.
+  if (code != 0) tandem::abort_world(code);
+  return code;
 }

@@ -24,7 +24,11 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
   cmd->add_option("--seed", c.seed, "Seed for initialisation, data and sampling")
       ->capture_default_str();
   cmd->add_option("--steps", c.steps, "Optimizer steps")->capture_default_str()->check(kPositive);
-  cmd->add_option("--batch", c.batch, "Problems per step")->capture_default_str()->check(kPositive);
+  cmd->add_option("--batch", c.batch, "Problems per step (over all ranks under mpirun)")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--micro-batch", c.micro_batch,
+                  "Problems per forward/backward, a divisor of --batch (0: --batch / ranks)")
+      ->capture_default_str()->check(kNonNegative);
   cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str()->check(kPositive);
   cmd->add_option("--min-lr", c.min_lr, "Final learning rate of the cosine")->capture_default_str();
   cmd->add_option("--warmup", c.warmup, "Linear warmup steps")->capture_default_str()->check(kNonNegative);

@@ -1,24 +1,47 @@
 #pragma once
 // How the processes of one training run talk: the seam data parallelism plugs into. Everything
-// above it (the optimizer step, token counts, metrics) calls these few collectives and never
-// names a transport; a run of one process uses SingleProcess, whose collectives are identities.
-// An MPI implementation (host memory) and an NCCL one (device memory) are what a multi-process
-// run adds; nothing else changes.
+// above it (the trainer, the optimizer step, token counts, metrics, which checkpoint to resume)
+// calls these few collectives and never names a transport; a run of one process uses
+// SingleProcess, whose collectives are identities. comm/world.h picks the process's communicator
+// (MPI when launched by mpirun); an NCCL one (device memory) is what a GPU run adds.
+//
+// Every sum is taken in a fixed order (rank 0's value first, then rank 1's, ...), so a run gives
+// the same bits each time, and N ranks holding one micro-batch each give the bits of one process
+// that accumulates the same N micro-batches in that order (train/trainer.h).
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "tandem/backend/backend.h"
 
 namespace tandem {
+
+// What one rank has sent and how long it waited in collectives, since the start.
+struct CommTraffic {
+  uint64_t bytes_sent = 0;
+  double wait_seconds = 0;
+  uint64_t collectives = 0;
+};
 
 class Communicator {
  public:
   virtual ~Communicator() = default;
   virtual int rank() const = 0;  // 0 .. size() - 1; rank 0 writes files and metrics
   virtual int size() const = 0;
-  // Sums n floats of `be`'s device memory over all ranks, in place, in a fixed order.
+  // Sums n floats of `be`'s memory over all ranks, in place, in rank order.
   virtual void all_reduce_sum(Backend& be, float* data, size_t n) = 0;
-  // Sums a host number over all ranks (losses, token counts).
+  // Sums a host number over all ranks (losses, token counts), in rank order.
   virtual double all_reduce_sum(double value) = 0;
+  // Host bytes from rank `root` to every rank: a decision only one rank may take (which
+  // checkpoint to resume from) made once and shared.
+  virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  virtual CommTraffic traffic() const { return {}; }
+
+  bool leader() const { return rank() == 0; }
+  // Whether any rank says yes (a stop request must be agreed, or ranks would part ways).
+  bool any(bool yes) { return all_reduce_sum(yes ? 1.0 : 0.0) > 0; }
+  // Rank 0's string, on every rank.
+  std::string broadcast(std::string text);
 };
 
 // One process: every collective returns its input.
@@ -28,6 +51,7 @@ class SingleProcess final : public Communicator {
   int size() const override { return 1; }
   void all_reduce_sum(Backend&, float*, size_t) override {}
   double all_reduce_sum(double value) override { return value; }
+  void broadcast(void*, size_t, int) override {}
 };
 
 // The communicator of a plain single-process run.

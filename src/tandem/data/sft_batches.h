@@ -19,5 +19,9 @@ struct SftMix {
 // prompt tokens). Row r of batch i is training problem number i * B + r.
 Batch sft_batch(const tasks::Task& task, const Tokenizer& tok, const SftMix& mix, uint64_t seed,
                 int64_t batch_index, int B);
+// Rows first_row .. first_row + rows - 1 of that batch alone (a micro-batch, padded to its own
+// longest row).
+Batch sft_batch(const tasks::Task& task, const Tokenizer& tok, const SftMix& mix, uint64_t seed,
+                int64_t batch_index, int B, int first_row, int rows);
 
 }  // namespace tandem

@@ -35,7 +35,7 @@ double seconds_since(Clock::time_point t) {
 
 class SftRun {
  public:
-  SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter);
+  SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Communicator& comm);
   SftResult run();
 
  private:
@@ -49,10 +49,13 @@ class SftRun {
   void periodic_checkpoint(int64_t step);
   std::string save(int64_t step);
   void log_eval(int64_t step);
+  std::vector<Batch> my_micro_batches(int64_t b) const;
 
   const SftConfig& cfg_;
   MetricsLog& metrics_;
   Reporter& rep_;
+  Communicator& comm_;
+  int micro_ = 0;  // problems per micro-batch
   std::unique_ptr<tasks::Task> task_;
   SftMix mix_;
   Loaded<Transformer> lm_;
@@ -66,8 +69,8 @@ class SftRun {
   Clock::time_point start_ = Clock::now();
 };
 
-SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter)
-    : cfg_(cfg), metrics_(metrics), rep_(reporter), task_(tasks::make_task(cfg.task)),
+SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Communicator& comm)
+    : cfg_(cfg), metrics_(metrics), rep_(reporter), comm_(comm), task_(tasks::make_task(cfg.task)),
       mix_{cfg.levels, cfg.level_weights}, ckpts_(cfg.out_dir + "/checkpoints", cfg.keep_last),
       st_(cfg.spike) {
   if (cfg.levels.size() != cfg.level_weights.size())
@@ -75,6 +78,14 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter)
                 cfg.levels.size(), cfg.level_weights.size());
   if (cfg.steps <= 0) config_fail("`steps` must be positive, got {}", cfg.steps);
   if (cfg.batch <= 0) config_fail("`batch` must be positive, got {}", cfg.batch);
+  if (cfg.micro_batch == 0 && cfg.batch % comm.size() != 0)
+    config_fail("`batch` ({}) must split evenly over the {} ranks", cfg.batch, comm.size());
+  micro_ = cfg.micro_batch > 0 ? cfg.micro_batch : cfg.batch / comm.size();
+  if (cfg.micro_batch < 0 || cfg.batch % micro_ != 0)
+    config_fail("`micro_batch` ({}) must divide `batch` ({})", cfg.micro_batch, cfg.batch);
+  if ((cfg.batch / micro_) % comm.size() != 0)
+    config_fail("the {} micro-batches of a step (`batch` / `micro_batch`) must split evenly over "
+                "the {} ranks", cfg.batch / micro_, comm.size());
   if (cfg.max_failures <= 0) config_fail("`max_failures` must be positive, got {}", cfg.max_failures);
   check_levels(*task_, cfg.levels, "levels");
   if (!cfg.init_from.empty()) {
@@ -91,7 +102,7 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter)
   tc.lr = {cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
-  trainer_ = std::make_unique<Trainer>(*lm_.model, tc);
+  trainer_ = std::make_unique<Trainer>(*lm_.model, tc, comm);
 }
 
 void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from the config
@@ -112,18 +123,22 @@ void SftRun::restore(const std::string& dir) {
 
 void SftRun::start() {
   fs::create_directories(cfg_.out_dir);
-  const std::optional<CheckpointRef> from = start_point(ckpts_, cfg_.resume, rep_);
-  if (!from) return;
-  restore(from->dir);
+  std::string from;  // rank 0 chooses (it alone locks the run directory and may tidy it)
+  if (comm_.leader())
+    if (const std::optional<CheckpointRef> c = start_point(ckpts_, cfg_.resume, rep_)) from = c->dir;
+  from = comm_.broadcast(from);
+  if (from.empty()) return;
+  restore(from);
   for (const std::string& w : settings_changes(st_.settings, run_settings(cfg_))) rep_.note(w);
   result_.resumed_from = trainer_->steps_done();
-  rep_.note(fmt::format("resuming from {} (step {}, next batch {})", from->dir,
-                        trainer_->steps_done(), st_.data));
+  rep_.note(fmt::format("resuming from {} (step {}, next batch {})", from, trainer_->steps_done(),
+                        st_.data));
   metrics_.write(records::Event{"resume", trainer_->steps_done(),
-                                {{"checkpoint", from->dir}, {"next_batch", st_.data}}});
+                                {{"checkpoint", from}, {"next_batch", st_.data}}});
 }
 
 void SftRun::log_eval(int64_t step) {
+  if (!comm_.leader()) return;
   EvalPlan plan;
   plan.step = step, plan.problems = cfg_.eval_problems, plan.seed = cfg_.seed;
   evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_);
@@ -164,14 +179,19 @@ void SftRun::on_spike(int64_t batch, const StepStats& s) {
       step, batch, s.loss, z, st_.guard.count(), typical);
   check_failures(what);
   const int failures = st_.failures;
-  const CheckpointManager::Choice c = ckpts_.prepare_resume();
-  for (const std::string& note : c.notes) rep_.note(note);
-  if (c.checkpoint) restore(c.checkpoint->dir);
+  std::string dir;  // rank 0 chooses the checkpoint, every rank goes back to it
+  if (comm_.leader()) {
+    const CheckpointManager::Choice c = ckpts_.prepare_resume();
+    for (const std::string& note : c.notes) rep_.note(note);
+    if (c.checkpoint) dir = c.checkpoint->dir;
+  }
+  dir = comm_.broadcast(dir);
+  if (!dir.empty()) restore(dir);
   else restart_from_scratch();
   // Skip every batch since that checkpoint, the offending one included.
   const int64_t from = st_.data;
   st_.failures = failures, st_.data = batch + 1;
-  const std::string to = c.checkpoint ? c.checkpoint->dir : "the initial weights";
+  const std::string to = !dir.empty() ? dir : "the initial weights";
   metrics_.write(records::Event{"spike_rollback", step,
                                 {{"batch", batch},
                                  {"loss", s.loss},
@@ -184,12 +204,25 @@ void SftRun::on_spike(int64_t batch, const StepStats& s) {
                   trainer_->steps_done(), from, batch));
 }
 
+// Batch b's micro-batches in order, this rank's consecutive share of them.
+std::vector<Batch> SftRun::my_micro_batches(int64_t b) const {
+  const int per_rank = cfg_.batch / micro_ / comm_.size();
+  std::vector<Batch> out;
+  for (int k = 0; k < per_rank; ++k) {
+    const int m = comm_.rank() * per_rank + k;
+    out.push_back(sft_batch(*task_, lm_.tokenizer, mix_, cfg_.seed, b, cfg_.batch, m * micro_, micro_));
+  }
+  return out;
+}
+
 void SftRun::step_once() {
   const FaultHooks& hooks = FaultHooks::get();
   const int64_t b = st_.data;
-  const Batch batch = sft_batch(*task_, lm_.tokenizer, mix_, cfg_.seed, b, cfg_.batch);
+  const std::vector<Batch> micro = my_micro_batches(b);
   if (hooks.nan_batches.contains(b)) trainer_->inject_nan_gradient();
-  StepStats s = trainer_->step(std::span(&batch, 1));
+  const CommTraffic before = comm_.traffic();
+  StepStats s = trainer_->step(micro);
+  const CommTraffic after = comm_.traffic();
   if (hooks.spike_batches.contains(b)) s.loss *= 1000;
   st_.data = b + 1;
   st_.tokens += s.tokens, tokens_here_ += s.tokens;
@@ -206,7 +239,9 @@ void SftRun::step_once() {
     if ((step - 1) % std::max(cfg_.log_every, 1) == 0 || step == cfg_.steps) {
       const double secs = seconds_since(start_);
       metrics_.write(records::Train{step, b, s.loss, s.lr, s.grad_norm, st_.tokens,
-                                    tokens_here_ / secs, secs, false});
+                                    tokens_here_ / secs, secs, false, comm_.size(),
+                                    int64_t(after.bytes_sent - before.bytes_sent),
+                                    1e3 * (after.wait_seconds - before.wait_seconds)});
     }
   }
   if (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0 && step < cfg_.steps)
@@ -214,6 +249,7 @@ void SftRun::step_once() {
 }
 
 std::string SftRun::save(int64_t step) {
+  if (!comm_.leader()) return ckpts_.dir_for(step);  // rank 0 writes it
   const auto t0 = Clock::now();
   const std::string dir = ckpts_.save(step, [&](const std::string& tmp) {
     write_training_state(tmp, *trainer_, st_.to_state(*trainer_, cfg_.seed, run_settings(cfg_)));
@@ -248,7 +284,12 @@ SftResult SftRun::run() {
   start();
   rep_.begin("train", cfg_.steps);
   start_ = Clock::now();
-  while (trainer_->steps_done() < cfg_.steps && !stop_requested()) {
+  // A stop (SIGINT, SIGTERM) is agreed by every rank, so all leave after the same step.
+  const int64_t stop_after = FaultHooks::get().stop_after_step;
+  const auto stop = [&] {
+    return stop_requested() || (stop_after > 0 && trainer_->steps_done() >= stop_after);
+  };
+  while (trainer_->steps_done() < cfg_.steps && !comm_.any(stop())) {
     const int64_t step = trainer_->steps_done();
     if (cfg_.eval_every > 0 && step % cfg_.eval_every == 0 && step > 0) log_eval(step);
     step_once();
@@ -267,15 +308,16 @@ SftResult SftRun::run() {
   std::string last = ckpts_.dir_for(result_.steps_done);
   if (!fs::exists(last)) last = save(result_.steps_done);
   result_.model_dir = cfg_.out_dir + "/model";
-  publish_checkpoint_copy(last, result_.model_dir);
+  if (comm_.leader()) publish_checkpoint_copy(last, result_.model_dir);
   result_.seconds = seconds_since(start_);  // the final checkpoint included
   return result_;
 }
 
 }  // namespace
 
-SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter) {
-  SftRun run(cfg, metrics, reporter);
+SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter,
+                  Communicator& comm) {
+  SftRun run(cfg, metrics, reporter, comm);
   return run.run();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/comm/communicator.h"
 #include "tandem/core/reporter.h"
 #include "tandem/model/config.h"
 #include "tandem/report/metrics_log.h"
@@ -24,7 +25,8 @@ struct SftConfig {
   std::string init_from;            // a model directory to fine-tune instead
   uint64_t seed = 1;
   int64_t steps = 1500;
-  int batch = 32;                   // problems per step
+  int batch = 32;                   // problems per step, over all ranks
+  int micro_batch = 0;              // problems per forward/backward; 0: batch / ranks
   float lr = 3e-3f;                 // peak; warmup then cosine to min_lr
   float min_lr = 3e-4f;
   int64_t warmup = 100;
@@ -55,7 +57,10 @@ struct SftResult {
   int rollbacks = 0;             // loss spikes rolled back
 };
 
-// Settings problems throw ConfigError naming the SftConfig field.
-SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter);
+// Settings problems throw ConfigError naming the SftConfig field. With several ranks (comm),
+// each trains on its share of every step's micro-batches; rank 0 alone writes metrics,
+// evaluations and checkpoints (give the others a discarding MetricsLog and a quiet Reporter).
+SftResult run_sft(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter,
+                  Communicator& comm = single_process());
 
 }  // namespace tandem

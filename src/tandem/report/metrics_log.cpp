@@ -9,7 +9,9 @@
 
 namespace tandem {
 
-MetricsLog::MetricsLog(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "a")) {
+MetricsLog::MetricsLog(const std::string& path) : path_(path) {
+  if (path.empty()) return;  // discards (a rank other than 0)
+  file_ = std::fopen(path.c_str(), "a");
   TANDEM_CHECK(file_ != nullptr, "{}: cannot open for writing: {}", path, std::strerror(errno));
 }
 
@@ -18,6 +20,7 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::write(const nlohmann::json& record) {
+  if (path_.empty()) return;
   const std::string line = record.dump() + "\n";
   TANDEM_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
                    std::fflush(file_) == 0,
@@ -25,6 +28,7 @@ void MetricsLog::write(const nlohmann::json& record) {
 }
 
 void MetricsLog::retain(const std::function<bool(const nlohmann::json&)>& keep) {
+  if (path_.empty()) return;
   std::string kept;
   for (const auto& r : read_metrics(path_))
     if (keep(r)) kept += r.dump() + "\n";

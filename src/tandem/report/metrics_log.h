@@ -13,7 +13,8 @@ namespace tandem {
 
 class MetricsLog {
  public:
-  // Appends to `path` (creating it), so a resumed run continues the same file.
+  // Appends to `path` (creating it), so a resumed run continues the same file. An empty path
+  // discards every record (the ranks of a multi-process run other than rank 0).
   explicit MetricsLog(const std::string& path);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;

@@ -13,7 +13,9 @@ json to_json(const Train& r) {
           {"batch", r.batch},         {"loss", r.loss},
           {"lr", float(r.lr)},        {"grad_norm", r.grad_norm},
           {"tokens", r.tokens},       {"tokens_per_s", r.tokens_per_s},
-          {"elapsed_s", r.elapsed_s}, {"skipped", r.skipped}};
+          {"elapsed_s", r.elapsed_s}, {"skipped", r.skipped},
+          {"ranks", r.ranks},         {"comm_bytes", r.comm_bytes},
+          {"comm_wait_ms", r.comm_wait_ms}};
 }
 
 json to_json(const Eval& r) {
@@ -101,7 +103,8 @@ std::vector<Train> train_records(const std::vector<json>& all) {
     return Train{count(j, "step"), count(j, "batch"), num(j, "loss"),
                  num(j, "lr"), num(j, "grad_norm"), count(j, "tokens"),
                  num(j, "tokens_per_s"), num(j, "elapsed_s"),
-                 j.value("skipped", false)};
+                 j.value("skipped", false), int(j.value("ranks", 1)),
+                 count(j, "comm_bytes"), num(j, "comm_wait_ms")};
   });
 }
 

@@ -20,6 +20,9 @@ struct Train {
   double tokens_per_s = 0;   // this process
   double elapsed_s = 0;
   bool skipped = false;
+  int ranks = 1;             // processes training together (mpirun -np)
+  int64_t comm_bytes = 0;    // sent by this rank in this step's collectives
+  double comm_wait_ms = 0;   // spent by this rank in them
 };
 
 // Held-out accuracy of one level, greedy decoding.

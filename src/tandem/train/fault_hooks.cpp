@@ -47,6 +47,7 @@ const FaultHooks& FaultHooks::get() {
     h.spike_batches = parse_range("TANDEM_INJECT_SPIKE_STEP");
     h.fail_checkpoint_write = parse_nth("TANDEM_FAIL_CHECKPOINT_WRITE");
     h.kill_in_checkpoint = parse_nth("TANDEM_KILL_IN_CHECKPOINT");
+    h.stop_after_step = parse_nth("TANDEM_STOP_AFTER_STEP");
     return h;
   }();
   return hooks;

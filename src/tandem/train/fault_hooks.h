@@ -6,6 +6,7 @@
 //   TANDEM_FAIL_CHECKPOINT_WRITE=N    the N-th checkpoint this process writes fails mid-write
 //   TANDEM_KILL_IN_CHECKPOINT=N       SIGKILL during the N-th checkpoint write (files written,
 //                                     not yet published)
+//   TANDEM_STOP_AFTER_STEP=N          a stop request (as from SIGTERM) once step N is done
 // Batches are counted by data position (the batch index), which equals the 0-based step until a
 // rollback skips batches, so a hook fires once even when the steps around it are replayed.
 #include <cstdint>
@@ -20,6 +21,7 @@ struct FaultHooks {
   Range nan_batches, spike_batches;
   int64_t fail_checkpoint_write = 0;  // 1-based count of saves; 0: never
   int64_t kill_in_checkpoint = 0;
+  int64_t stop_after_step = 0;  // 0: never
 
   static const FaultHooks& get();  // parsed on first use; a malformed value is an error
 };

@@ -21,20 +21,35 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
   // The loss is a mean over the whole step's target tokens, on every rank.
   stats.target_tokens = int64_t(comm_.all_reduce_sum(double(local_targets)));
   const float weight = 1.0f / float(std::max<int64_t>(stats.target_tokens, 1));
+  // Batch-invariant runs sum the micro-batches' gradients in order, each computed alone, as the
+  // ranks' are summed: one process with micro-batches m0, m1 then has the bits of two ranks
+  // holding one each. Otherwise backward accumulates in place (no extra buffer, no extra pass).
+  Backend& be = model_.backend();
+  const size_t n_params = size_t(model_.layout().total);
+  const bool ordered = be.batch_invariant() && micro_batches.size() > 1;
+  if (ordered && sum_.bytes() == 0) sum_ = DeviceBuffer(be, n_params * sizeof(float));
   model_.zero_grads();
   double loss_sum = 0;
-  for (const Batch& b : micro_batches) {
+  for (size_t m = 0; m < micro_batches.size(); ++m) {
+    const Batch& b = micro_batches[m];
     const size_t n = size_t(b.B) * b.T;
+    if (ordered && m > 0) model_.zero_grads();
     model_.forward(b.ids, b.targets, b.B, b.T);
     nll_.resize(n), dnll_.resize(n);
     model_.read_token_stats(nll_.data(), nullptr);
+    double part = 0;  // this micro-batch's loss, alone (the same order as the ranks' sum)
     for (size_t i = 0; i < n; ++i) {
-      loss_sum += nll_[i];
+      part += nll_[i];
       dnll_[i] = b.targets[i] >= 0 ? weight : 0.0f;
     }
+    loss_sum += part;
     model_.backward(dnll_);
+    if (ordered && m == 0) be.copy(sum_.as<float>(), model_.grads(), n_params * sizeof(float));
+    if (ordered && m > 0) be.add(sum_.as<float>(), model_.grads(), n_params);
     stats.tokens += int64_t(n);
   }
+  if (ordered) be.copy(model_.grads(), sum_.as<float>(), n_params * sizeof(float));
+  stats.tokens = int64_t(comm_.all_reduce_sum(double(stats.tokens)));
   if (inject_nan_) {
     const float nan = std::nanf("");
     model_.backend().to_device(model_.grads(), &nan, sizeof nan);

@@ -25,7 +25,7 @@ struct StepStats {
   double loss = 0;       // mean NLL over target tokens
   double grad_norm = 0;  // before clipping
   float lr = 0;
-  int64_t tokens = 0;         // all tokens processed (B*T summed)
+  int64_t tokens = 0;         // all tokens processed (B*T summed), over all ranks
   int64_t target_tokens = 0;  // tokens that carried loss, over all ranks
   bool skipped = false;       // non-finite loss or gradient: no update was made
 };
@@ -54,6 +54,7 @@ class Trainer {
   int64_t steps_done_ = 0;
   bool inject_nan_ = false;
   std::vector<float> nll_, dnll_;
+  DeviceBuffer sum_;  // batch-invariant runs: the micro-batches' gradients summed in order
 };
 
 }  // namespace tandem

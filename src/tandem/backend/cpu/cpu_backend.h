@@ -26,6 +26,7 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override;
   void fill(float* x, float value, size_t n) override;
   void synchronize() override {}
+  bool host_memory() const override { return true; }
   void set_threads(int threads) override;
   // Batch-invariant mode (backend.h): GEMM goes through gemm_invariant.cpp instead of OpenBLAS;
   // every other kernel is row-independent already (the fixed reductions above).

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Data-parallel `tandem train` under mpirun -np 2 against one process (docs/distributed.md):
+
+  1. --deterministic: two ranks (one micro-batch of 16 each) give the bits of one process with two
+     micro-batches of 16: model, optimizer state and every logged loss equal.
+  2. Default kernels: the same global batch of 32 in one process (one micro-batch) and in two
+     ranks: every logged loss within 1e-5 relative.
+  3. Resume with another rank count: two ranks stopped after step 5 (TANDEM_STOP_AFTER_STEP), then
+     one process --resume: the final model equals the uninterrupted run's.
+  4. A rank killed with SIGKILL: mpirun ends the job within 60 s, non-zero, naming the lost rank;
+     --resume (one process) then ends bitwise equal to the uninterrupted run.
+
+  data_parallel.py TANDEM_BINARY WORK_DIR
+"""
+import filecmp
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+tandem, work = sys.argv[1], sys.argv[2]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+MPIRUN = ["mpirun", "-np", "2", "--bind-to", "none"]
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def train(name, *flags, ranks=1, extra_env=None, check_rc=True):
+    cmd = [tandem, "train", "--out", os.path.join(work, name), "--eval-every", "0", "--log-every", "1",
+           *flags]
+    if ranks > 1:
+        cmd = MPIRUN + cmd
+    r = subprocess.run(cmd, env=dict(env, **(extra_env or {})), capture_output=True, text=True)
+    if check_rc and r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def losses(name):
+    with open(os.path.join(work, name, "metrics.jsonl")) as f:
+        recs = [json.loads(line) for line in f]
+    return {r["step"]: r["loss"] for r in recs if r["kind"] == "train"}
+
+
+def same_files(a, b):
+    return all(filecmp.cmp(os.path.join(work, a, "model", f), os.path.join(work, b, "model", f), shallow=False)
+               for f in ("model.safetensors", "optimizer.safetensors"))
+
+
+# 1. Bitwise with --deterministic.
+det = ["--deterministic", "--steps", "10", "--checkpoint-every", "0"]
+train("det-one", *det, "--micro-batch", "16")
+train("det-two", *det, ranks=2)
+check(same_files("det-one", "det-two"), "deterministic: 2 ranks = 1 process with 2 micro-batches (model, optimizer)")
+check(losses("det-one") == losses("det-two"), "deterministic: every logged loss equal")
+with open(os.path.join(work, "det-two", "metrics.jsonl")) as f:
+    rec = [json.loads(line) for line in f if '"train"' in line][-1]
+check(rec["ranks"] == 2 and rec["comm_bytes"] > 0, f"2 ranks log their traffic ({rec['comm_bytes']} bytes/step)")
+
+# 2. Default kernels: within 1e-5 relative.
+plain = ["--steps", "10", "--checkpoint-every", "0"]
+train("plain-one", *plain)
+train("plain-two", *plain, ranks=2)
+one, two = losses("plain-one"), losses("plain-two")
+worst = max(abs(one[s] - two[s]) / abs(one[s]) for s in one)
+check(one.keys() == two.keys() and worst <= 1e-5, f"default kernels: losses within 1e-5 relative (worst {worst:.2e})")
+
+# 3. Two ranks stopped after step 5, resumed by one process.
+run = ["--deterministic", "--steps", "12", "--checkpoint-every", "4", "--micro-batch", "16"]
+train("whole", *run)
+train("switch", *run, ranks=2, extra_env={"TANDEM_STOP_AFTER_STEP": "5"})
+check(os.path.isdir(os.path.join(work, "switch", "checkpoints", "step-000005")), "stopped after step 5, checkpoint written")
+train("switch", *run, "--resume")
+check(same_files("whole", "switch"), "2 ranks -> --resume in 1 process: final model and optimizer equal the uninterrupted run's")
+check(losses("whole") == losses("switch"), "... and every logged loss")
+
+# 4. SIGKILL of rank 1 mid-run, then --resume.
+run = ["--deterministic", "--steps", "40", "--checkpoint-every", "5", "--micro-batch", "16"]
+train("whole40", *run)
+out = os.path.join(work, "killed")
+log = open(out + ".log", "w")
+proc = subprocess.Popen(MPIRUN + [tandem, "train", "--out", out, "--eval-every", "0", *run], env=env,
+                        stdout=log, stderr=subprocess.STDOUT)
+deadline = time.monotonic() + 120
+while not os.path.isdir(os.path.join(out, "checkpoints", "step-000010")) and time.monotonic() < deadline:
+    time.sleep(0.05)
+victim = None
+for pid in os.listdir("/proc"):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            e = f.read().split(b"\0")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            is_rank = f.read().split(b"\0")[0].endswith(b"tandem")
+    except OSError:
+        continue
+    if is_rank and b"OMPI_COMM_WORLD_RANK=1" in e and f"{out}".encode() in open(f"/proc/{pid}/cmdline", "rb").read():
+        victim = int(pid)
+check(victim is not None and proc.poll() is None, "found rank 1 while the run goes on")
+if victim:
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = None
+    waited = time.monotonic() - killed_at
+    log.close()
+    text = open(out + ".log").read()
+    check(rc not in (None, 0), f"the job ended non-zero ({rc}) {waited:.1f} s after the kill (bar: 60 s)")
+    check("rank 1" in text, "its message names rank 1: " +
+          next((line.strip() for line in text.splitlines() if "rank 1" in line), "(none)"))
+    train("killed", *run, "--resume")
+    check(same_files("whole40", "killed"), "--resume after the kill ends bitwise equal to the uninterrupted run")
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
