@@ -2,11 +2,12 @@
 """Data-parallel `tandem train` under mpirun -np 2 against one process (docs/distributed.md):
 
   1. --deterministic: two ranks (one micro-batch of 16 each) give the bits of one process with two
-     micro-batches of 16: model, optimizer state and every logged loss equal.
+     micro-batches of 16: model, optimizer state and every logged loss equal; with --zero 1 too.
   2. Default kernels: the same global batch of 32 in one process (one micro-batch) and in two
-     ranks: every logged loss within 1e-5 relative.
-  3. Resume with another rank count: two ranks stopped after step 5 (TANDEM_STOP_AFTER_STEP), then
-     one process --resume: the final model equals the uninterrupted run's.
+     ranks (with and without --zero 1): every logged loss within 1e-5 relative.
+  3. Resume with another rank count: two ranks (--zero 1) stopped after step 5
+     (TANDEM_STOP_AFTER_STEP), then one process --resume, and the other way round: the final model
+     and optimizer equal the uninterrupted run's.
   4. A rank killed with SIGKILL: mpirun ends the job within 60 s, non-zero, naming the lost rank;
      --resume (one process) then ends bitwise equal to the uninterrupted run.
 
@@ -64,6 +65,9 @@ train("det-one", *det, "--micro-batch", "16")
 train("det-two", *det, ranks=2)
 check(same_files("det-one", "det-two"), "deterministic: 2 ranks = 1 process with 2 micro-batches (model, optimizer)")
 check(losses("det-one") == losses("det-two"), "deterministic: every logged loss equal")
+train("det-zero", *det, "--zero", "1", ranks=2)
+check(same_files("det-one", "det-zero") and losses("det-one") == losses("det-zero"),
+      "deterministic, --zero 1: 2 ranks = 1 process (model, optimizer, losses)")
 with open(os.path.join(work, "det-two", "metrics.jsonl")) as f:
     rec = [json.loads(line) for line in f if '"train"' in line][-1]
 check(rec["ranks"] == 2 and rec["comm_bytes"] > 0, f"2 ranks log their traffic ({rec['comm_bytes']} bytes/step)")
@@ -72,18 +76,27 @@ check(rec["ranks"] == 2 and rec["comm_bytes"] > 0, f"2 ranks log their traffic (
 plain = ["--steps", "10", "--checkpoint-every", "0"]
 train("plain-one", *plain)
 train("plain-two", *plain, ranks=2)
-one, two = losses("plain-one"), losses("plain-two")
-worst = max(abs(one[s] - two[s]) / abs(one[s]) for s in one)
-check(one.keys() == two.keys() and worst <= 1e-5, f"default kernels: losses within 1e-5 relative (worst {worst:.2e})")
+train("plain-zero", *plain, "--zero", "1", ranks=2)
+one = losses("plain-one")
+for name in ("plain-two", "plain-zero"):
+    two = losses(name)
+    worst = max(abs(one[s] - two[s]) / abs(one[s]) for s in one)
+    check(one.keys() == two.keys() and worst <= 1e-5,
+          f"default kernels, {name}: losses within 1e-5 relative of one process (worst {worst:.2e})")
 
 # 3. Two ranks stopped after step 5, resumed by one process.
 run = ["--deterministic", "--steps", "12", "--checkpoint-every", "4", "--micro-batch", "16"]
 train("whole", *run)
-train("switch", *run, ranks=2, extra_env={"TANDEM_STOP_AFTER_STEP": "5"})
+stop5 = {"TANDEM_STOP_AFTER_STEP": "5"}
+train("switch", *run, "--zero", "1", ranks=2, extra_env=stop5)
 check(os.path.isdir(os.path.join(work, "switch", "checkpoints", "step-000005")), "stopped after step 5, checkpoint written")
 train("switch", *run, "--resume")
-check(same_files("whole", "switch"), "2 ranks -> --resume in 1 process: final model and optimizer equal the uninterrupted run's")
-check(losses("whole") == losses("switch"), "... and every logged loss")
+check(same_files("whole", "switch") and losses("whole") == losses("switch"),
+      "2 ranks (--zero 1) -> --resume in 1 process: model, optimizer, losses equal the uninterrupted run's")
+train("back", *run, extra_env=stop5)
+train("back", *run, "--zero", "1", "--resume", ranks=2)
+check(same_files("whole", "back") and losses("whole") == losses("back"),
+      "1 process -> --resume in 2 ranks (--zero 1): model, optimizer, losses equal the uninterrupted run's")
 
 # 4. SIGKILL of rank 1 mid-run, then --resume.
 run = ["--deterministic", "--steps", "40", "--checkpoint-every", "5", "--micro-batch", "16"]

@@ -1,5 +1,7 @@
 #include "tandem/comm/communicator.h"
 
+#include <algorithm>
+
 namespace tandem {
 
 std::string Communicator::broadcast(std::string text) {
@@ -8,6 +10,14 @@ std::string Communicator::broadcast(std::string text) {
   text.resize(n);
   broadcast(text.data(), n, 0);
   return text;
+}
+
+Shards even_shards(size_t n, int ranks, size_t block) {
+  const size_t blocks = (n + block - 1) / block;
+  Shards s;
+  for (int r = 0; r <= ranks; ++r)
+    s.begin.push_back(std::min(n, blocks * size_t(r) / size_t(ranks) * block));
+  return s;
 }
 
 Communicator& single_process() {

@@ -10,11 +10,24 @@
 // that accumulates the same N micro-batches in that order (train/trainer.h).
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "tandem/backend/backend.h"
 
 namespace tandem {
+
+// Which part of an n-float buffer each rank owns: rank r the elements [begin[r], begin[r + 1]).
+struct Shards {
+  std::vector<size_t> begin;  // ranks + 1 offsets, from 0 to n
+  size_t of(int r) const { return begin[r]; }
+  size_t size(int r) const { return begin[r + 1] - begin[r]; }
+  size_t total() const { return begin.back(); }
+};
+// n floats over `ranks`, in whole blocks of `block` floats (the last rank's may end short), as
+// even as whole blocks allow.
+Shards even_shards(size_t n, int ranks, size_t block = 1);
 
 // What one rank has sent and how long it waited in collectives, since the start.
 struct CommTraffic {
@@ -32,6 +45,13 @@ class Communicator {
   virtual void all_reduce_sum(Backend& be, float* data, size_t n) = 0;
   // Sums a host number over all ranks (losses, token counts), in rank order.
   virtual double all_reduce_sum(double value) = 0;
+  // Sums host numbers elementwise over all ranks, in place, in rank order.
+  virtual void all_reduce_sum(std::span<double> values) = 0;
+  // The two halves of the float sum (ZeRO-1): after reduce_scatter_sum rank r's shard holds the
+  // sum over ranks (the rest of its buffer is left as it was); all_gather copies every rank's
+  // shard to all.
+  virtual void reduce_scatter_sum(Backend& be, float* data, const Shards& shards) = 0;
+  virtual void all_gather(Backend& be, float* data, const Shards& shards) = 0;
   // Host bytes from rank `root` to every rank: a decision only one rank may take (which
   // checkpoint to resume from) made once and shared.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
@@ -51,6 +71,9 @@ class SingleProcess final : public Communicator {
   int size() const override { return 1; }
   void all_reduce_sum(Backend&, float*, size_t) override {}
   double all_reduce_sum(double value) override { return value; }
+  void all_reduce_sum(std::span<double>) override {}
+  void reduce_scatter_sum(Backend&, float*, const Shards&) override {}
+  void all_gather(Backend&, float*, const Shards&) override {}
   void broadcast(void*, size_t, int) override {}
 };
 

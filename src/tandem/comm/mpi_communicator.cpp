@@ -40,37 +40,36 @@ class MpiCommunicator final : public Communicator {
 
   void all_reduce_sum(Backend& be, float* data, size_t n) override {
     if (n == 0) return;
-    float* host = data;
-    if (!be.host_memory()) {
-      staging_.resize(n);
-      be.to_host(staging_.data(), data, n * sizeof(float));
-      host = staging_.data();
-    }
+    const Shards shards = even_shards(n, size_);
+    float* host = stage_in(be, data, n);
+    reduce_scatter_host(host, shards);
+    all_gather_host(host, shards);
+    stage_out(be, data, n);
+  }
+
+  void reduce_scatter_sum(Backend& be, float* data, const Shards& shards) override {
+    const size_t n = shards.total();
+    reduce_scatter_host(stage_in(be, data, n), shards);
+    stage_out(be, data, n);
+  }
+
+  void all_gather(Backend& be, float* data, const Shards& shards) override {
+    const size_t n = shards.total();
+    all_gather_host(stage_in(be, data, n), shards);
+    stage_out(be, data, n);
+  }
+
+  void all_reduce_sum(std::span<double> values) override {
     const auto t0 = Clock::now();
-    std::vector<int> counts(size_), displs(size_);
-    for (int r = 0; r < size_; ++r) {
-      displs[r] = int(chunk_begin(n, r));
-      counts[r] = int(chunk_begin(n, r + 1) - chunk_begin(n, r));
+    const size_t k = values.size();
+    std::vector<double> all(k * size_);
+    MPI_Allgather(values.data(), int(k), MPI_DOUBLE, all.data(), int(k), MPI_DOUBLE, MPI_COMM_WORLD);
+    account(t0, sizeof(double) * k * (size_ - 1));
+    for (size_t i = 0; i < k; ++i) {
+      double sum = all[i];
+      for (int r = 1; r < size_; ++r) sum += all[size_t(r) * k + i];
+      values[i] = sum;
     }
-    TANDEM_CHECK(n <= size_t(INT32_MAX) * size_t(size_) / 2,
-                 "[comm] {} floats is more than one all-reduce handles", n);
-    const int mine = counts[rank_];
-    // Every rank's copy of my chunk, rank after rank.
-    received_.resize(size_t(mine) * size_);
-    std::vector<int> recv_counts(size_, mine), recv_displs(size_);
-    for (int r = 0; r < size_; ++r) recv_displs[r] = r * mine;
-    MPI_Alltoallv(host, counts.data(), displs.data(), MPI_FLOAT, received_.data(),
-                  recv_counts.data(), recv_displs.data(), MPI_FLOAT, MPI_COMM_WORLD);
-    float* out = host + displs[rank_];
-    std::memcpy(out, received_.data(), size_t(mine) * sizeof(float));
-    for (int r = 1; r < size_; ++r) {
-      const float* in = received_.data() + size_t(r) * mine;
-      for (int i = 0; i < mine; ++i) out[i] += in[i];
-    }
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, host, counts.data(), displs.data(), MPI_FLOAT,
-                   MPI_COMM_WORLD);
-    account(t0, 2 * (n - size_t(mine)) * sizeof(float));
-    if (!be.host_memory()) be.to_device(data, staging_.data(), n * sizeof(float));
   }
 
   double all_reduce_sum(double value) override {
@@ -93,7 +92,60 @@ class MpiCommunicator final : public Communicator {
   CommTraffic traffic() const override { return traffic_; }
 
  private:
-  size_t chunk_begin(size_t n, int r) const { return n * size_t(r) / size_t(size_); }
+  // Device memory goes through a host copy; host memory is used in place.
+  float* stage_in(Backend& be, float* data, size_t n) {
+    if (be.host_memory()) return data;
+    staging_.resize(n);
+    be.to_host(staging_.data(), data, n * sizeof(float));
+    return staging_.data();
+  }
+  void stage_out(Backend& be, float* data, size_t n) {
+    if (!be.host_memory()) be.to_device(data, staging_.data(), n * sizeof(float));
+  }
+
+  static std::vector<int> counts_of(const Shards& s, std::vector<int>& displs) {
+    const int ranks = int(s.begin.size()) - 1;
+    std::vector<int> counts(ranks);
+    displs.resize(ranks);
+    for (int r = 0; r < ranks; ++r) {
+      TANDEM_CHECK(s.of(r + 1) <= size_t(INT32_MAX), "[comm] a buffer of {} floats is too large",
+                   s.total());
+      displs[r] = int(s.of(r)), counts[r] = int(s.size(r));
+    }
+    return counts;
+  }
+
+  // Every rank's copy of my shard arrives (all-to-all), and I add them in rank order.
+  void reduce_scatter_host(float* host, const Shards& shards) {
+    TANDEM_CHECK(int(shards.begin.size()) == size_ + 1, "[comm] shards for {} ranks in a world of {}",
+                 shards.begin.size() - 1, size_);
+    const auto t0 = Clock::now();
+    std::vector<int> displs;
+    const std::vector<int> counts = counts_of(shards, displs);
+    const int mine = counts[rank_];
+    received_.resize(size_t(mine) * size_);
+    std::vector<int> recv_counts(size_, mine), recv_displs(size_);
+    for (int r = 0; r < size_; ++r) recv_displs[r] = r * mine;
+    MPI_Alltoallv(host, counts.data(), displs.data(), MPI_FLOAT, received_.data(),
+                  recv_counts.data(), recv_displs.data(), MPI_FLOAT, MPI_COMM_WORLD);
+    float* out = host + displs[rank_];
+    std::memcpy(out, received_.data(), size_t(mine) * sizeof(float));
+    for (int r = 1; r < size_; ++r) {
+      const float* in = received_.data() + size_t(r) * mine;
+      for (int i = 0; i < mine; ++i) out[i] += in[i];
+    }
+    account(t0, (shards.total() - size_t(mine)) * sizeof(float));
+  }
+
+  void all_gather_host(float* host, const Shards& shards) {
+    const auto t0 = Clock::now();
+    std::vector<int> displs;
+    const std::vector<int> counts = counts_of(shards, displs);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, host, counts.data(), displs.data(), MPI_FLOAT,
+                   MPI_COMM_WORLD);
+    account(t0, size_t(counts[rank_]) * (size_ - 1) * sizeof(float));
+  }
+
   void account(Clock::time_point t0, size_t bytes) {
     traffic_.bytes_sent += bytes;
     traffic_.wait_seconds += std::chrono::duration<double>(Clock::now() - t0).count();

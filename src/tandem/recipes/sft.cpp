@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "tandem/core/error.h"
 #include "tandem/core/progress.h"
@@ -86,6 +87,7 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
   if ((cfg.batch / micro_) % comm.size() != 0)
     config_fail("the {} micro-batches of a step (`batch` / `micro_batch`) must split evenly over "
                 "the {} ranks", cfg.batch / micro_, comm.size());
+  if (cfg.zero != 0 && cfg.zero != 1) config_fail("`zero` must be 0 or 1, got {}", cfg.zero);
   if (cfg.max_failures <= 0) config_fail("`max_failures` must be positive, got {}", cfg.max_failures);
   check_levels(*task_, cfg.levels, "levels");
   if (!cfg.init_from.empty()) {
@@ -102,6 +104,7 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
   tc.lr = {cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
+  tc.shard_optimizer = cfg.zero == 1;
   trainer_ = std::make_unique<Trainer>(*lm_.model, tc, comm);
 }
 
@@ -249,10 +252,14 @@ void SftRun::step_once() {
 }
 
 std::string SftRun::save(int64_t step) {
-  if (!comm_.leader()) return ckpts_.dir_for(step);  // rank 0 writes it
+  // Every rank hands in its shard of a sharded optimizer's moments; rank 0 writes the checkpoint.
+  std::optional<Moments> moments;
+  if (trainer_->optimizer().sharded()) moments = trainer_->optimizer().moments();
+  if (!comm_.leader()) return ckpts_.dir_for(step);
   const auto t0 = Clock::now();
   const std::string dir = ckpts_.save(step, [&](const std::string& tmp) {
-    write_training_state(tmp, *trainer_, st_.to_state(*trainer_, cfg_.seed, run_settings(cfg_)));
+    write_training_state(tmp, *trainer_, st_.to_state(*trainer_, cfg_.seed, run_settings(cfg_)),
+                         moments ? &*moments : nullptr);
     save_tokenizer(lm_.tokenizer, tmp);
   });
   const double secs = seconds_since(t0);
@@ -306,7 +313,7 @@ SftResult SftRun::run() {
     metrics_.write(records::Event{"stop", result_.steps_done, {{"reason", "signal"}}});
   // The last state is a checkpoint (the point to resume from) and, linked, the run's model/.
   std::string last = ckpts_.dir_for(result_.steps_done);
-  if (!fs::exists(last)) last = save(result_.steps_done);
+  if (!comm_.any(comm_.leader() && fs::exists(last))) last = save(result_.steps_done);
   result_.model_dir = cfg_.out_dir + "/model";
   if (comm_.leader()) publish_checkpoint_copy(last, result_.model_dir);
   result_.seconds = seconds_since(start_);  // the final checkpoint included

@@ -27,6 +27,7 @@ struct SftConfig {
   int64_t steps = 1500;
   int batch = 32;                   // problems per step, over all ranks
   int micro_batch = 0;              // problems per forward/backward; 0: batch / ranks
+  int zero = 0;                     // 1: optimizer moments sharded over the ranks (ZeRO-1)
   float lr = 3e-3f;                 // peak; warmup then cosine to min_lr
   float min_lr = 3e-4f;
   int64_t warmup = 100;

@@ -13,16 +13,17 @@ namespace fs = std::filesystem;
 
 namespace tandem {
 
-void write_training_state(const std::string& dir, Trainer& trainer, const TrainerState& state) {
+void write_training_state(const std::string& dir, Trainer& trainer, const TrainerState& state,
+                          const Moments* moments) {
   Transformer& model = trainer.model();
-  Backend& be = model.backend();
   const ParamLayout& layout = model.layout();
   std::vector<float> host = model.read_params();
   save_model_dir(dir, model.config(), host.data());
-  std::vector<float> m(layout.total), v(layout.total);
-  be.to_host(m.data(), trainer.optimizer().m(), m.size() * sizeof(float));
-  be.to_host(v.data(), trainer.optimizer().v(), v.size() * sizeof(float));
-  write_param_sets(dir + "/optimizer.safetensors", layout, {{"m.", m.data()}, {"v.", v.data()}});
+  TANDEM_CHECK(moments || !trainer.optimizer().sharded(),
+               "[checkpoint] a sharded optimizer's moments must be gathered on every rank first");
+  Moments mv = moments ? *moments : trainer.optimizer().moments();
+  write_param_sets(dir + "/optimizer.safetensors", layout,
+                   {{"m.", mv.m.data()}, {"v.", mv.v.data()}});
   const nlohmann::json js = {
       {"step", state.step},
       {"adam_step", state.adam_step},
@@ -55,13 +56,13 @@ TrainerState load_checkpoint(const std::string& dir, Trainer& trainer) {
                "{}/config.json: this checkpoint's shape ({} parameters) differs from the model "
                "being trained ({} parameters)",
                dir, layout.total, model.layout().total);
-  std::vector<float> p(layout.total), m(layout.total), v(layout.total);
+  std::vector<float> p(layout.total);
+  Moments mv{std::vector<float>(layout.total), std::vector<float>(layout.total)};
   read_param_sets(dir + "/model.safetensors", layout, {{"", p.data()}});
-  read_param_sets(dir + "/optimizer.safetensors", layout, {{"m.", m.data()}, {"v.", v.data()}});
-  Backend& be = model.backend();
+  read_param_sets(dir + "/optimizer.safetensors", layout,
+                  {{"m.", mv.m.data()}, {"v.", mv.v.data()}});
   model.load_params(p);
-  be.to_device(trainer.optimizer().m(), m.data(), m.size() * sizeof(float));
-  be.to_device(trainer.optimizer().v(), v.data(), v.size() * sizeof(float));
+  trainer.optimizer().set_moments(mv);
   const std::string state_path = dir + "/trainer_state.json";
   const nlohmann::json js = read_json_file(state_path);
   const JsonFields f(js, state_path);

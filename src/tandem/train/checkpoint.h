@@ -25,8 +25,10 @@ struct TrainerState {
 };
 
 // Writes weights, config, moments and trainer_state.json into the existing folder `dir` (no
-// manifest, not atomic): the fill step of CheckpointManager::save.
-void write_training_state(const std::string& dir, Trainer& trainer, const TrainerState& state);
+// manifest, not atomic): the fill step of CheckpointManager::save. With a sharded optimizer the
+// moments come gathered beforehand (`moments`, from AdamW::moments() called on every rank).
+void write_training_state(const std::string& dir, Trainer& trainer, const TrainerState& state,
+                          const Moments* moments = nullptr);
 
 // Writes the checkpoint at `dir` (which must not exist yet), manifest included.
 // `write_extra(tmp_dir)` may add files such as the tokenizer before the directory is published.

@@ -1,6 +1,8 @@
 #pragma once
 // The one place the weights change, for every recipe (supervised training and GRPO alike):
 //   gradients summed over ranks -> global-norm clip -> finite check -> AdamW.
+// With a sharded optimizer (ZeRO-1) the sum is a reduce-scatter (each rank gets its shard's),
+// the norm is gathered block by block, and the updated shards are all-gathered.
 // A non-finite loss or gradient would poison the weights and both moments for good, so such a
 // step is skipped (and reported), never applied.
 #include "tandem/comm/communicator.h"

@@ -8,7 +8,9 @@
 namespace tandem {
 
 Trainer::Trainer(Transformer& model, TrainConfig config, Communicator& comm)
-    : model_(model), comm_(comm), cfg_(config), opt_(model.backend(), model.layout(), config.adamw) {
+    : model_(model), comm_(comm), cfg_(config),
+      opt_(model.backend(), model.layout(), config.adamw,
+           config.shard_optimizer && comm.size() > 1 ? &comm : nullptr) {
   require_training(model.backend());
 }
 

@@ -19,6 +19,7 @@ struct TrainConfig {
   LrSchedule lr;
   AdamWConfig adamw;
   float max_grad_norm = 1.0f;  // <= 0 disables clipping
+  bool shard_optimizer = false;  // ZeRO-1 over the ranks (adamw.h); one rank: no effect
 };
 
 struct StepStats {
