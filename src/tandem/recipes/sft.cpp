@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "tandem/comm/world.h"
 #include "tandem/core/error.h"
 #include "tandem/core/progress.h"
 #include "tandem/core/reporter.h"
@@ -56,6 +57,7 @@ class SftRun {
   MetricsLog& metrics_;
   Reporter& rep_;
   Communicator& comm_;
+  std::unique_ptr<Communicator> device_comm_;  // the gradients' transport, when not comm_
   int micro_ = 0;  // problems per micro-batch
   std::unique_ptr<tasks::Task> task_;
   SftMix mix_;
@@ -105,7 +107,8 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
   tc.shard_optimizer = cfg.zero == 1;
-  trainer_ = std::make_unique<Trainer>(*lm_.model, tc, comm);
+  device_comm_ = make_device_communicator(comm, *lm_.backend);  // NCCL for a GPU under mpirun
+  trainer_ = std::make_unique<Trainer>(*lm_.model, tc, device_comm_ ? *device_comm_ : comm);
 }
 
 void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from the config
@@ -223,9 +226,10 @@ void SftRun::step_once() {
   const int64_t b = st_.data;
   const std::vector<Batch> micro = my_micro_batches(b);
   if (hooks.nan_batches.contains(b)) trainer_->inject_nan_gradient();
-  const CommTraffic before = comm_.traffic();
+  Communicator& wire = device_comm_ ? *device_comm_ : comm_;
+  const CommTraffic before = wire.traffic();
   StepStats s = trainer_->step(micro);
-  const CommTraffic after = comm_.traffic();
+  const CommTraffic after = wire.traffic();
   if (hooks.spike_batches.contains(b)) s.loss *= 1000;
   st_.data = b + 1;
   st_.tokens += s.tokens, tokens_here_ += s.tokens;
