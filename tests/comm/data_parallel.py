@@ -10,6 +10,9 @@
      and optimizer equal the uninterrupted run's.
   4. A rank killed with SIGKILL: mpirun ends the job within 60 s, non-zero, naming the lost rank;
      --resume (one process) then ends bitwise equal to the uninterrupted run.
+  5. DiLoCo (--diloco-steps 5): collectives only every 5th step; a stop asked for after step 8
+     waits for the synchronisation at step 10; --resume (two ranks) ends bitwise equal to the
+     uninterrupted run, every rank's inner moments and the outer momentum included.
 
   data_parallel.py TANDEM_BINARY WORK_DIR
 """
@@ -136,6 +139,22 @@ if victim:
           next((line.strip() for line in text.splitlines() if "rank 1" in line), "(none)"))
     train("killed", *run, "--resume")
     check(same_files("whole40", "killed"), "--resume after the kill ends bitwise equal to the uninterrupted run")
+
+# 5. DiLoCo.
+run = ["--steps", "20", "--diloco-steps", "5", "--checkpoint-every", "10"]
+train("diloco", *run, ranks=2)
+with open(os.path.join(work, "diloco", "metrics.jsonl")) as f:
+    recs = [json.loads(line) for line in f if '"train"' in line]
+talking = [r["step"] for r in recs if r["comm_bytes"] > 0]
+check(talking == [5, 10, 15, 20], f"DiLoCo: parameters exchanged at steps {talking} only (want 5, 10, 15, 20)")
+train("diloco-stop", *run, ranks=2, extra_env={"TANDEM_STOP_AFTER_STEP": "8"})
+check(sorted(d for d in os.listdir(os.path.join(work, "diloco-stop", "checkpoints")) if d.startswith("step-"))
+      == ["step-000010"],
+      "DiLoCo: a stop after step 8 waits for the synchronisation at step 10")
+train("diloco-stop", *run, "--resume", ranks=2)
+check(all(filecmp.cmp(os.path.join(work, a, "model", f), os.path.join(work, "diloco-stop", "model", f), shallow=False)
+          for a in ["diloco"] for f in ("model.safetensors", "optimizer.safetensors", "diloco.safetensors")),
+      "DiLoCo: --resume ends bitwise equal to the uninterrupted run (model, rank 0's and every rank's moments, momentum)")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

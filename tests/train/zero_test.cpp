@@ -24,6 +24,7 @@ class FakeRank final : public Communicator {
   void reduce_scatter_sum(Backend&, float*, const Shards&) override {}
   void all_gather(Backend&, float*, const Shards&) override {}
   void broadcast(void*, size_t, int) override {}
+  void gather(const float*, size_t, float*, int) override {}
 
  private:
   int rank_, size_;

@@ -32,6 +32,14 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
   cmd->add_option("--zero", c.zero,
                   "1: shard the optimizer's moments over the ranks (ZeRO-1); 0: every rank keeps all")
       ->capture_default_str()->check(CLI::IsMember({0, 1}));
+  cmd->add_option("--diloco-steps", c.diloco_steps,
+                  "DiLoCo: inner steps each rank takes alone between synchronisations (0: off, "
+                  "gradients are summed every step)")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--outer-lr", c.outer_lr, "DiLoCo: the outer Nesterov step's learning rate")
+      ->capture_default_str();
+  cmd->add_option("--outer-momentum", c.outer_momentum, "DiLoCo: the outer step's momentum")
+      ->capture_default_str();
   cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str()->check(kPositive);
   cmd->add_option("--min-lr", c.min_lr, "Final learning rate of the cosine")->capture_default_str();
   cmd->add_option("--warmup", c.warmup, "Linear warmup steps")->capture_default_str()->check(kNonNegative);

@@ -8,6 +8,7 @@
 // Every sum is taken in a fixed order (rank 0's value first, then rank 1's, ...), so a run gives
 // the same bits each time, and N ranks holding one micro-batch each give the bits of one process
 // that accumulates the same N micro-batches in that order (train/trainer.h).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -55,6 +56,9 @@ class Communicator {
   // Host bytes from rank `root` to every rank: a decision only one rank may take (which
   // checkpoint to resume from) made once and shared.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  // n host floats from every rank to rank `root`, which receives them rank after rank in `all`
+  // (size() * n floats; ignored elsewhere): state that differs by rank, for a checkpoint.
+  virtual void gather(const float* mine, size_t n, float* all, int root) = 0;
   virtual CommTraffic traffic() const { return {}; }
 
   bool leader() const { return rank() == 0; }
@@ -75,6 +79,9 @@ class SingleProcess final : public Communicator {
   void reduce_scatter_sum(Backend&, float*, const Shards&) override {}
   void all_gather(Backend&, float*, const Shards&) override {}
   void broadcast(void*, size_t, int) override {}
+  void gather(const float* mine, size_t n, float* all, int) override {
+    std::copy(mine, mine + n, all);
+  }
 };
 
 // The communicator of a plain single-process run.

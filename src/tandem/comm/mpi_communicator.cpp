@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "tandem/comm/world.h"
@@ -24,6 +25,9 @@ using Clock = std::chrono::steady_clock;
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
+    // Test hook: a slow link, as a delay before every float all-reduce and reduce-scatter (the
+    // bulk transfers; host numbers are not delayed). docs/distributed.md measures with it.
+    if (const char* d = std::getenv("TANDEM_COMM_DELAY_MS")) delay_ms_ = std::max(0, std::atoi(d));
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -42,6 +46,7 @@ class MpiCommunicator final : public Communicator {
     if (n == 0) return;
     const Shards shards = even_shards(n, size_);
     float* host = stage_in(be, data, n);
+    slow_link();
     reduce_scatter_host(host, shards);
     all_gather_host(host, shards);
     stage_out(be, data, n);
@@ -49,7 +54,9 @@ class MpiCommunicator final : public Communicator {
 
   void reduce_scatter_sum(Backend& be, float* data, const Shards& shards) override {
     const size_t n = shards.total();
-    reduce_scatter_host(stage_in(be, data, n), shards);
+    float* host = stage_in(be, data, n);
+    slow_link();
+    reduce_scatter_host(host, shards);
     stage_out(be, data, n);
   }
 
@@ -87,6 +94,13 @@ class MpiCommunicator final : public Communicator {
     TANDEM_CHECK(bytes <= size_t(INT32_MAX), "[comm] broadcast of {} bytes is too large", bytes);
     MPI_Bcast(data, int(bytes), MPI_BYTE, root, MPI_COMM_WORLD);
     account(t0, rank_ == root ? bytes * (size_ - 1) : 0);
+  }
+
+  void gather(const float* mine, size_t n, float* all, int root) override {
+    const auto t0 = Clock::now();
+    TANDEM_CHECK(n <= size_t(INT32_MAX), "[comm] gather of {} floats is too large", n);
+    MPI_Gather(mine, int(n), MPI_FLOAT, all, int(n), MPI_FLOAT, root, MPI_COMM_WORLD);
+    account(t0, rank_ == root ? 0 : n * sizeof(float));
   }
 
   CommTraffic traffic() const override { return traffic_; }
@@ -146,6 +160,13 @@ class MpiCommunicator final : public Communicator {
     account(t0, size_t(counts[rank_]) * (size_ - 1) * sizeof(float));
   }
 
+  void slow_link() {
+    if (delay_ms_ <= 0) return;
+    const auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+    account(t0, 0);
+    --traffic_.collectives;  // the delay is waiting, not a collective of its own
+  }
   void account(Clock::time_point t0, size_t bytes) {
     traffic_.bytes_sent += bytes;
     traffic_.wait_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -153,6 +174,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   int rank_ = 0, size_ = 1;
+  int delay_ms_ = 0;
   CommTraffic traffic_;
   std::vector<float> staging_, received_;
 };

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <optional>
+#include <utility>
 
 #include "tandem/comm/world.h"
 #include "tandem/core/error.h"
@@ -22,6 +23,7 @@
 #include "tandem/recipes/sft_state.h"
 #include "tandem/train/checkpoint.h"
 #include "tandem/train/checkpoint_manager.h"
+#include "tandem/train/diloco.h"
 #include "tandem/train/fault_hooks.h"
 
 namespace fs = std::filesystem;
@@ -52,6 +54,19 @@ class SftRun {
   std::string save(int64_t step);
   void log_eval(int64_t step);
   std::vector<Batch> my_micro_batches(int64_t b) const;
+  Communicator& wire() { return device_comm_ ? *device_comm_ : comm_; }  // the gradients' way
+  DilocoConfig diloco() const { return {cfg_.diloco_steps, cfg_.outer_lr, cfg_.outer_momentum}; }
+  // DiLoCo steps know only their own rank's tokens: the round's are summed when it ends.
+  int64_t diloco_tokens(int64_t mine) {
+    round_tokens_ += mine;
+    if (!outer_->due(trainer_->steps_done())) return 0;
+    return int64_t(comm_.all_reduce_sum(double(std::exchange(round_tokens_, 0))));
+  }
+  SpikeRule spike_rule() const {  // off (z = 0) where the ranks' losses differ: DiLoCo
+    SpikeRule r = cfg_.spike;
+    if (cfg_.diloco_steps > 0 && comm_.size() > 1) r.z = 0;
+    return r;
+  }
 
   const SftConfig& cfg_;
   MetricsLog& metrics_;
@@ -63,11 +78,13 @@ class SftRun {
   SftMix mix_;
   Loaded<Transformer> lm_;
   std::unique_ptr<Trainer> trainer_;
+  std::unique_ptr<OuterStep> outer_;  // DiLoCo
   CheckpointManager ckpts_;
   SftLoopState st_;
   SftResult result_;
   int checkpoint_failures_ = 0;
   int64_t tokens_here_ = 0;  // trained by this process, for throughput
+  int64_t round_tokens_ = 0;  // DiLoCo: this rank's tokens since the last synchronisation
   double loss_ema_ = NAN;
   Clock::time_point start_ = Clock::now();
 };
@@ -90,6 +107,17 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
     config_fail("the {} micro-batches of a step (`batch` / `micro_batch`) must split evenly over "
                 "the {} ranks", cfg.batch / micro_, comm.size());
   if (cfg.zero != 0 && cfg.zero != 1) config_fail("`zero` must be 0 or 1, got {}", cfg.zero);
+  if (cfg.diloco_steps < 0) config_fail("`diloco_steps` must be 0 or more, got {}", cfg.diloco_steps);
+  if (cfg.diloco_steps > 0) {
+    if (cfg.zero != 0)
+      config_fail("`diloco_steps` and `zero` do not combine: DiLoCo keeps each rank's moments whole");
+    if (cfg.checkpoint_every % cfg.diloco_steps != 0)
+      config_fail("`checkpoint_every` ({}) must be a multiple of `diloco_steps` ({}): checkpoints "
+                  "are taken when the ranks agree", cfg.checkpoint_every, cfg.diloco_steps);
+    if (!(cfg.outer_lr > 0)) config_fail("`outer_lr` must be positive, got {}", cfg.outer_lr);
+    if (!(cfg.outer_momentum >= 0 && cfg.outer_momentum < 1))
+      config_fail("`outer_momentum` must be in [0, 1), got {}", cfg.outer_momentum);
+  }
   if (cfg.max_failures <= 0) config_fail("`max_failures` must be positive, got {}", cfg.max_failures);
   check_levels(*task_, cfg.levels, "levels");
   if (!cfg.init_from.empty()) {
@@ -108,7 +136,17 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
   tc.max_grad_norm = cfg.max_grad_norm;
   tc.shard_optimizer = cfg.zero == 1;
   device_comm_ = make_device_communicator(comm, *lm_.backend);  // NCCL for a GPU under mpirun
-  trainer_ = std::make_unique<Trainer>(*lm_.model, tc, device_comm_ ? *device_comm_ : comm);
+  // DiLoCo's inner steps are the rank's own: no collective until the synchronisation.
+  trainer_ = std::make_unique<Trainer>(*lm_.model, tc,
+                                       cfg.diloco_steps > 0 ? single_process() : wire());
+  if (cfg.diloco_steps > 0) {
+    outer_ = std::make_unique<OuterStep>(*lm_.model, diloco());
+    if (comm.size() > 1 && cfg.spike.z > 0) {
+      st_ = SftLoopState(spike_rule());
+      rep_.note("the loss-spike rule is off under DiLoCo with several ranks: each rank sees its "
+                "own loss, and a rollback must be taken by all");
+    }
+  }
 }
 
 void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from the config
@@ -117,14 +155,19 @@ void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from 
   } else {
     lm_.model->load_params(load_model_dir(cfg_.init_from).params);
   }
+  if (outer_) outer_ = std::make_unique<OuterStep>(*lm_.model, diloco());
   trainer_->optimizer().reset();
   trainer_->set_steps_done(0);
-  st_ = SftLoopState(cfg_.spike);
+  st_ = SftLoopState(spike_rule());
 }
 
 void SftRun::restore(const std::string& dir) {
   const TrainerState ts = load_checkpoint(dir, *trainer_);
   st_.restore(ts, dir + "/trainer_state.json");
+  if (outer_) {
+    const std::string note = outer_->restore(dir, *lm_.model, trainer_->optimizer(), comm_);
+    if (!note.empty()) rep_.note(note);
+  }
 }
 
 void SftRun::start() {
@@ -226,10 +269,11 @@ void SftRun::step_once() {
   const int64_t b = st_.data;
   const std::vector<Batch> micro = my_micro_batches(b);
   if (hooks.nan_batches.contains(b)) trainer_->inject_nan_gradient();
-  Communicator& wire = device_comm_ ? *device_comm_ : comm_;
-  const CommTraffic before = wire.traffic();
+  const CommTraffic before = wire().traffic();
   StepStats s = trainer_->step(micro);
-  const CommTraffic after = wire.traffic();
+  if (outer_) s.tokens = diloco_tokens(s.tokens);  // counted over the ranks at each sync
+  if (outer_ && outer_->due(trainer_->steps_done())) outer_->sync(*lm_.model, comm_);
+  const CommTraffic after = wire().traffic();
   if (hooks.spike_batches.contains(b)) s.loss *= 1000;
   st_.data = b + 1;
   st_.tokens += s.tokens, tokens_here_ += s.tokens;
@@ -259,11 +303,14 @@ std::string SftRun::save(int64_t step) {
   // Every rank hands in its shard of a sharded optimizer's moments; rank 0 writes the checkpoint.
   std::optional<Moments> moments;
   if (trainer_->optimizer().sharded()) moments = trainer_->optimizer().moments();
+  std::optional<OuterStep::Snapshot> outer;  // DiLoCo: every rank's inner moments
+  if (outer_) outer = outer_->snapshot(trainer_->optimizer(), comm_);
   if (!comm_.leader()) return ckpts_.dir_for(step);
   const auto t0 = Clock::now();
   const std::string dir = ckpts_.save(step, [&](const std::string& tmp) {
     write_training_state(tmp, *trainer_, st_.to_state(*trainer_, cfg_.seed, run_settings(cfg_)),
                          moments ? &*moments : nullptr);
+    if (outer) outer_->write(tmp, *outer);
     save_tokenizer(lm_.tokenizer, tmp);
   });
   const double secs = seconds_since(t0);
@@ -300,7 +347,11 @@ SftResult SftRun::run() {
   const auto stop = [&] {
     return stop_requested() || (stop_after > 0 && trainer_->steps_done() >= stop_after);
   };
-  while (trainer_->steps_done() < cfg_.steps && !comm_.any(stop())) {
+  // DiLoCo ranks agree only when they synchronise: a stop waits for the end of the round.
+  const auto agreed_stop = [&] {
+    return (!outer_ || outer_->due(trainer_->steps_done())) && comm_.any(stop());
+  };
+  while (trainer_->steps_done() < cfg_.steps && !agreed_stop()) {
     const int64_t step = trainer_->steps_done();
     if (cfg_.eval_every > 0 && step % cfg_.eval_every == 0 && step > 0) log_eval(step);
     step_once();
@@ -316,6 +367,11 @@ SftResult SftRun::run() {
   if (result_.interrupted)
     metrics_.write(records::Event{"stop", result_.steps_done, {{"reason", "signal"}}});
   // The last state is a checkpoint (the point to resume from) and, linked, the run's model/.
+  // A last, shorter DiLoCo round (steps not a multiple of H) ends with a synchronisation too.
+  if (outer_ && !outer_->due(result_.steps_done)) {
+    outer_->sync(*lm_.model, comm_);
+    st_.tokens += int64_t(comm_.all_reduce_sum(double(std::exchange(round_tokens_, 0))));
+  }
   std::string last = ckpts_.dir_for(result_.steps_done);
   if (!comm_.any(comm_.leader() && fs::exists(last))) last = save(result_.steps_done);
   result_.model_dir = cfg_.out_dir + "/model";

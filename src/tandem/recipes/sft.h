@@ -28,6 +28,9 @@ struct SftConfig {
   int batch = 32;                   // problems per step, over all ranks
   int micro_batch = 0;              // problems per forward/backward; 0: batch / ranks
   int zero = 0;                     // 1: optimizer moments sharded over the ranks (ZeRO-1)
+  int diloco_steps = 0;             // DiLoCo: inner steps between synchronisations (0: off)
+  float outer_lr = 0.7f;            // DiLoCo's outer Nesterov step (train/diloco.h)
+  float outer_momentum = 0.9f;
   float lr = 3e-3f;                 // peak; warmup then cosine to min_lr
   float min_lr = 3e-4f;
   int64_t warmup = 100;

@@ -48,6 +48,9 @@ class NcclCommunicator final : public Communicator {
   double all_reduce_sum(double value) override { return host_.all_reduce_sum(value); }
   void all_reduce_sum(std::span<double> values) override { host_.all_reduce_sum(values); }
   void broadcast(void* data, size_t bytes, int root) override { host_.broadcast(data, bytes, root); }
+  void gather(const float* mine, size_t n, float* all, int root) override {
+    host_.gather(mine, n, all, root);
+  }
 
   void all_reduce_sum(Backend& be, float* data, size_t n) override {
     if (be.host_memory()) return host_.all_reduce_sum(be, data, n);
