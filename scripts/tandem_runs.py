@@ -102,3 +102,38 @@ def svg_lines(title, series, y_label, faint=()):
         out.append(f'<text x="{w - right + 8}" y="{top + 18 * k + 10}" fill="{c}">{label}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def svg_xy(title, series, x_label, y_label, log_x=False, log_y=False):
+    """A line chart of any numbers: series is [(label, [(x, y)])]; log_x / log_y for axes that
+    span decades (bytes, loss)."""
+    w, h, left, right, top, bottom = 640, 360, 70, 170, 40, 44
+    fx = (lambda v: math.log10(max(v, 1e-30))) if log_x else (lambda v: v)
+    fy = (lambda v: math.log10(max(v, 1e-30))) if log_y else (lambda v: v)
+    pts = [(fx(x), fy(y)) for _, s in series for x, y in s if (x > 0 or not log_x) and (y > 0 or not log_y)]
+    xs, ys = [p[0] for p in pts] or [0, 1], [p[1] for p in pts] or [0, 1]
+    x0, x1 = min(xs), max(max(xs), min(xs) + 1e-9)
+    y0, y1 = min(ys), max(max(ys), min(ys) + 1e-9)
+    px = lambda x: left + (fx(x) - x0) / (x1 - x0) * (w - left - right)
+    py = lambda y: h - bottom - (fy(y) - y0) / (y1 - y0) * (h - top - bottom)
+    label = lambda v, log: f"{10 ** v:.3g}" if log else f"{v:.3g}"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>',
+           f'<text x="{(left + w - right) / 2}" y="{h - 6}" text-anchor="middle">{x_label}</text>',
+           f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{y_label}</text>']
+    for i in range(5):  # grid: five values along each axis
+        gy, gx = y0 + (y1 - y0) * i / 4, x0 + (x1 - x0) * i / 4
+        yy = h - bottom - (gy - y0) / (y1 - y0) * (h - top - bottom)
+        xx = left + (gx - x0) / (x1 - x0) * (w - left - right)
+        out.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{w - right}" y2="{yy:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{label(gy, log_y)}</text>')
+        out.append(f'<text x="{xx:.1f}" y="{h - bottom + 16}" text-anchor="middle">{label(gx, log_x)}</text>')
+    for k, (name, s) in enumerate(series):
+        c = COLORS[k % len(COLORS)] if k < len(COLORS) else ["#8c564b", "#e377c2", "#7f7f7f", "#17becf"][k % 4]
+        keep = [(x, y) for x, y in s if (x > 0 or not log_x) and (y > 0 or not log_y)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in keep)
+        out.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{path}"/>')
+        out.append(f'<text x="{w - right + 8}" y="{top + 18 * k + 10}" fill="{c}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
