@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Checkpoint overhead of `tandem train`: the share of training time spent writing checkpoints at
 the default interval (--checkpoint-every 500).
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Data-parallel scaling on this machine: `tandem train` as one process with T threads against
 `mpirun -np 2` with T/2 threads per rank, the same global batch, for each preset. Prints tokens/s,
 peak RSS per process, bytes each rank sends per step, the time a rank waits in collectives per

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Training speed, side by side: tandem vs the PyTorch oracle on the same configuration.
 
 Both run fp32 with 2 threads, the same batch and sequence length, forward + backward + AdamW with
