@@ -14,8 +14,11 @@
      waits for the synchronisation at step 10; --resume (two ranks) ends bitwise equal to the
      uninterrupted run, every rank's inner moments and the outer momentum included.
 
-  data_parallel.py TANDEM_BINARY WORK_DIR
+  data_parallel.py TANDEM_BINARY WORK_DIR [--preset demo] [--batch 32] [--steps 10] [--sections 1 2 3 4 5]
+
+(--preset, --batch and --steps shape sections 1-3: docs/distributed.md runs them on the 25m preset.)
 """
+import argparse
 import filecmp
 import json
 import os
@@ -25,7 +28,17 @@ import subprocess
 import sys
 import time
 
-tandem, work = sys.argv[1], sys.argv[2]
+ap = argparse.ArgumentParser()
+ap.add_argument("tandem")
+ap.add_argument("work")
+ap.add_argument("--preset", default="demo")
+ap.add_argument("--batch", type=int, default=32)
+ap.add_argument("--steps", type=int, default=10)
+ap.add_argument("--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+a = ap.parse_args()
+tandem, work = a.tandem, a.work
+half = str(a.batch // 2)
+shape = ["--preset", a.preset, "--batch", str(a.batch)]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
@@ -62,68 +75,75 @@ def same_files(a, b):
                for f in ("model.safetensors", "optimizer.safetensors"))
 
 
-# 1. Bitwise with --deterministic.
-det = ["--deterministic", "--steps", "10", "--checkpoint-every", "0"]
-train("det-one", *det, "--micro-batch", "16")
-train("det-two", *det, ranks=2)
-check(same_files("det-one", "det-two"), "deterministic: 2 ranks = 1 process with 2 micro-batches (model, optimizer)")
-check(losses("det-one") == losses("det-two"), "deterministic: every logged loss equal")
-train("det-zero", *det, "--zero", "1", ranks=2)
-check(same_files("det-one", "det-zero") and losses("det-one") == losses("det-zero"),
-      "deterministic, --zero 1: 2 ranks = 1 process (model, optimizer, losses)")
-with open(os.path.join(work, "det-two", "metrics.jsonl")) as f:
-    rec = [json.loads(line) for line in f if '"train"' in line][-1]
-check(rec["ranks"] == 2 and rec["comm_bytes"] > 0, f"2 ranks log their traffic ({rec['comm_bytes']} bytes/step)")
+def bits():  # 1. Bitwise with --deterministic.
+    det = [*shape, "--deterministic", "--steps", str(a.steps), "--checkpoint-every", "0"]
+    train("det-one", *det, "--micro-batch", half)
+    train("det-two", *det, ranks=2)
+    check(same_files("det-one", "det-two"),
+          "deterministic: 2 ranks = 1 process with 2 micro-batches (model, optimizer)")
+    check(losses("det-one") == losses("det-two"), "deterministic: every logged loss equal")
+    train("det-zero", *det, "--zero", "1", ranks=2)
+    check(same_files("det-one", "det-zero") and losses("det-one") == losses("det-zero"),
+          "deterministic, --zero 1: 2 ranks = 1 process (model, optimizer, losses)")
+    with open(os.path.join(work, "det-two", "metrics.jsonl")) as f:
+        rec = [json.loads(line) for line in f if '"train"' in line][-1]
+    check(rec["ranks"] == 2 and rec["comm_bytes"] > 0, f"2 ranks log their traffic ({rec['comm_bytes']} bytes/step)")
 
-# 2. Default kernels: within 1e-5 relative.
-plain = ["--steps", "10", "--checkpoint-every", "0"]
-train("plain-one", *plain)
-train("plain-two", *plain, ranks=2)
-train("plain-zero", *plain, "--zero", "1", ranks=2)
-one = losses("plain-one")
-for name in ("plain-two", "plain-zero"):
-    two = losses(name)
-    worst = max(abs(one[s] - two[s]) / abs(one[s]) for s in one)
-    check(one.keys() == two.keys() and worst <= 1e-5,
-          f"default kernels, {name}: losses within 1e-5 relative of one process (worst {worst:.2e})")
 
-# 3. Two ranks stopped after step 5, resumed by one process.
-run = ["--deterministic", "--steps", "12", "--checkpoint-every", "4", "--micro-batch", "16"]
-train("whole", *run)
-stop5 = {"TANDEM_STOP_AFTER_STEP": "5"}
-train("switch", *run, "--zero", "1", ranks=2, extra_env=stop5)
-check(os.path.isdir(os.path.join(work, "switch", "checkpoints", "step-000005")), "stopped after step 5, checkpoint written")
-train("switch", *run, "--resume")
-check(same_files("whole", "switch") and losses("whole") == losses("switch"),
-      "2 ranks (--zero 1) -> --resume in 1 process: model, optimizer, losses equal the uninterrupted run's")
-train("back", *run, extra_env=stop5)
-train("back", *run, "--zero", "1", "--resume", ranks=2)
-check(same_files("whole", "back") and losses("whole") == losses("back"),
-      "1 process -> --resume in 2 ranks (--zero 1): model, optimizer, losses equal the uninterrupted run's")
+def tolerance():  # 2. Default kernels: within 1e-5 relative.
+    plain = [*shape, "--steps", str(a.steps), "--checkpoint-every", "0"]
+    train("plain-one", *plain)
+    train("plain-two", *plain, ranks=2)
+    train("plain-zero", *plain, "--zero", "1", ranks=2)
+    one = losses("plain-one")
+    for name in ("plain-two", "plain-zero"):
+        two = losses(name)
+        worst = max(abs(one[s] - two[s]) / abs(one[s]) for s in one)
+        check(one.keys() == two.keys() and worst <= 1e-5,
+              f"default kernels, {name}: losses within 1e-5 relative of one process (worst {worst:.2e})")
 
-# 4. SIGKILL of rank 1 mid-run, then --resume.
-run = ["--deterministic", "--steps", "40", "--checkpoint-every", "5", "--micro-batch", "16"]
-train("whole40", *run)
-out = os.path.join(work, "killed")
-log = open(out + ".log", "w")
-proc = subprocess.Popen(MPIRUN + [tandem, "train", "--out", out, "--eval-every", "0", *run], env=env,
-                        stdout=log, stderr=subprocess.STDOUT)
-deadline = time.monotonic() + 120
-while not os.path.isdir(os.path.join(out, "checkpoints", "step-000010")) and time.monotonic() < deadline:
-    time.sleep(0.05)
-victim = None
-for pid in os.listdir("/proc"):
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            e = f.read().split(b"\0")
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            is_rank = f.read().split(b"\0")[0].endswith(b"tandem")
-    except OSError:
-        continue
-    if is_rank and b"OMPI_COMM_WORLD_RANK=1" in e and f"{out}".encode() in open(f"/proc/{pid}/cmdline", "rb").read():
-        victim = int(pid)
-check(victim is not None and proc.poll() is None, "found rank 1 while the run goes on")
-if victim:
+
+def switch_ranks():  # 3. Stopped in one rank count, resumed in another, both ways.
+    stop = str(max(1, a.steps // 2))
+    run = [*shape, "--deterministic", "--steps", str(a.steps), "--checkpoint-every", stop,
+           "--micro-batch", half]
+    train("whole", *run)
+    train("switch", *run, "--zero", "1", ranks=2, extra_env={"TANDEM_STOP_AFTER_STEP": stop})
+    check(os.path.isdir(os.path.join(work, "switch", "checkpoints", f"step-{int(stop):06d}")),
+          f"stopped after step {stop}, checkpoint written")
+    train("switch", *run, "--resume")
+    check(same_files("whole", "switch") and losses("whole") == losses("switch"),
+          "2 ranks (--zero 1) -> --resume in 1 process: model, optimizer, losses equal the uninterrupted run's")
+    train("back", *run, extra_env={"TANDEM_STOP_AFTER_STEP": stop})
+    train("back", *run, "--zero", "1", "--resume", ranks=2)
+    check(same_files("whole", "back") and losses("whole") == losses("back"),
+          "1 process -> --resume in 2 ranks (--zero 1): model, optimizer, losses equal the uninterrupted run's")
+
+
+def rank_killed():  # 4. SIGKILL of rank 1 mid-run, then --resume.
+    run = ["--deterministic", "--steps", "40", "--checkpoint-every", "5", "--micro-batch", "16"]
+    train("whole40", *run)
+    out = os.path.join(work, "killed")
+    log = open(out + ".log", "w")
+    proc = subprocess.Popen(MPIRUN + [tandem, "train", "--out", out, "--eval-every", "0", *run], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not os.path.isdir(os.path.join(out, "checkpoints", "step-000010")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim = None
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"tandem") and out.encode() in argv and b"OMPI_COMM_WORLD_RANK=1" in environ:
+            victim = int(pid)
+    check(victim is not None and proc.poll() is None, "found rank 1 while the run goes on")
+    if not victim:
+        return
     killed_at = time.monotonic()
     os.kill(victim, signal.SIGKILL)
     try:
@@ -140,21 +160,26 @@ if victim:
     train("killed", *run, "--resume")
     check(same_files("whole40", "killed"), "--resume after the kill ends bitwise equal to the uninterrupted run")
 
-# 5. DiLoCo.
-run = ["--steps", "20", "--diloco-steps", "5", "--checkpoint-every", "10"]
-train("diloco", *run, ranks=2)
-with open(os.path.join(work, "diloco", "metrics.jsonl")) as f:
-    recs = [json.loads(line) for line in f if '"train"' in line]
-talking = [r["step"] for r in recs if r["comm_bytes"] > 0]
-check(talking == [5, 10, 15, 20], f"DiLoCo: parameters exchanged at steps {talking} only (want 5, 10, 15, 20)")
-train("diloco-stop", *run, ranks=2, extra_env={"TANDEM_STOP_AFTER_STEP": "8"})
-check(sorted(d for d in os.listdir(os.path.join(work, "diloco-stop", "checkpoints")) if d.startswith("step-"))
-      == ["step-000010"],
-      "DiLoCo: a stop after step 8 waits for the synchronisation at step 10")
-train("diloco-stop", *run, "--resume", ranks=2)
-check(all(filecmp.cmp(os.path.join(work, a, "model", f), os.path.join(work, "diloco-stop", "model", f), shallow=False)
-          for a in ["diloco"] for f in ("model.safetensors", "optimizer.safetensors", "diloco.safetensors")),
-      "DiLoCo: --resume ends bitwise equal to the uninterrupted run (model, rank 0's and every rank's moments, momentum)")
 
+def diloco():  # 5. DiLoCo.
+    run = ["--steps", "20", "--diloco-steps", "5", "--checkpoint-every", "10"]
+    train("diloco", *run, ranks=2)
+    with open(os.path.join(work, "diloco", "metrics.jsonl")) as f:
+        recs = [json.loads(line) for line in f if '"train"' in line]
+    talking = [r["step"] for r in recs if r["comm_bytes"] > 0]
+    check(talking == [5, 10, 15, 20], f"DiLoCo: parameters exchanged at steps {talking} only (want 5, 10, 15, 20)")
+    train("diloco-stop", *run, ranks=2, extra_env={"TANDEM_STOP_AFTER_STEP": "8"})
+    check(sorted(d for d in os.listdir(os.path.join(work, "diloco-stop", "checkpoints")) if d.startswith("step-"))
+          == ["step-000010"], "DiLoCo: a stop after step 8 waits for the synchronisation at step 10")
+    train("diloco-stop", *run, "--resume", ranks=2)
+    check(all(filecmp.cmp(os.path.join(work, "diloco", "model", f), os.path.join(work, "diloco-stop", "model", f),
+                          shallow=False) for f in ("model.safetensors", "optimizer.safetensors", "diloco.safetensors")),
+          "DiLoCo: --resume ends bitwise equal to the uninterrupted run (model, rank 0's and every rank's moments, "
+          "momentum)")
+
+
+for number, section in enumerate([bits, tolerance, switch_ranks, rank_killed, diloco], start=1):
+    if number in a.sections:
+        section()
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
