@@ -34,7 +34,6 @@ Shards even_shards(size_t n, int ranks, size_t block = 1);
 struct CommTraffic {
   uint64_t bytes_sent = 0;
   double wait_seconds = 0;
-  uint64_t collectives = 0;
 };
 
 class Communicator {

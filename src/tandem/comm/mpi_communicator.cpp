@@ -165,12 +165,10 @@ class MpiCommunicator final : public Communicator {
     const auto t0 = Clock::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     account(t0, 0);
-    --traffic_.collectives;  // the delay is waiting, not a collective of its own
   }
   void account(Clock::time_point t0, size_t bytes) {
     traffic_.bytes_sent += bytes;
     traffic_.wait_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    ++traffic_.collectives;
   }
 
   int rank_ = 0, size_ = 1;

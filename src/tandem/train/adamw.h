@@ -47,7 +47,6 @@ class AdamW {
 
   bool sharded() const { return comm_ != nullptr; }
   const Shards& shards() const { return shards_; }  // one shard (everything) when not sharded
-  Communicator* comm() const { return comm_; }
   // The whole moments, on the host. Sharded, a collective: every rank must call it.
   Moments moments() const;
   // Sets the moments from whole-slab host copies (each rank keeps its shard).

@@ -118,7 +118,6 @@ class NcclCommunicator final : public Communicator {
   CommTraffic traffic() const override {
     CommTraffic t = host_.traffic();
     t.bytes_sent += traffic_.bytes_sent, t.wait_seconds += traffic_.wait_seconds;
-    t.collectives += traffic_.collectives;
     return t;
   }
 
@@ -129,7 +128,6 @@ class NcclCommunicator final : public Communicator {
   void account(Clock::time_point t0, size_t bytes) {
     traffic_.bytes_sent += bytes;
     traffic_.wait_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    ++traffic_.collectives;
   }
 
   Communicator& host_;
