@@ -13,11 +13,14 @@ per level, the change of each seed and the mean and spread over seeds, then chec
     target level +15 points or more (mean and every seed), easier levels down 2 points at most,
     GRPO wall time (evaluations included) 10 minutes at most.
 
+--ranks N runs each GRPO data parallel: `mpirun -np N` with one thread per rank
+(docs/distributed.md); the supervised model is still trained in one process.
+
 Writes OUT/summary.md (the tables) and OUT/heldout.svg (target-level accuracy during GRPO, one line
 per seed). Exit status 0 when the bar is met, 1 when not.
 
     python3 scripts/grpo-seeds.py --tandem build/tandem --out runs/grpo-seeds [--seeds 1 2 3]
-        [-- extra tandem grpo flags]
+        [--ranks 2] [-- extra tandem grpo flags]
 """
 import argparse
 import os
@@ -36,6 +39,7 @@ def main():
     p.add_argument("--sft-seed", default="1", help="seed of the supervised model, or 'same' (each GRPO seed's own)")
     p.add_argument("--level", type=int, default=3, help="the level GRPO trains and is judged on")
     p.add_argument("--minutes", type=float, default=10.0, help="time limit of one GRPO run")
+    p.add_argument("--ranks", type=int, default=1, help="GRPO under mpirun -np RANKS, one thread each")
     p.add_argument("grpo_args", nargs=argparse.REMAINDER, help="after --: more tandem grpo flags")
     a = p.parse_args()
     extra = [x for x in a.grpo_args if x != "--"]
@@ -52,6 +56,8 @@ def main():
         rl = os.path.join(a.out, f"grpo-{seed}")
         cmd = [a.tandem, "grpo", "--init-from", os.path.join(sft, "model"), "--seed", str(seed),
                "--levels", str(a.level), "--out", rl] + extra
+        if a.ranks > 1:
+            cmd = ["mpirun", "-np", str(a.ranks), "-x", "OMP_NUM_THREADS=1"] + cmd
         print(f"seed {seed}: {' '.join(cmd)}", flush=True)
         shutil.rmtree(rl, ignore_errors=True)  # a fresh run, not a resume
         seconds = run(cmd, os.path.join(a.out, f"grpo-{seed}.log"))
@@ -65,7 +71,8 @@ def main():
               else f"the supervised model of `tandem demo --seed {a.sft_seed}`")
     lines = [f"# GRPO on level {a.level}, seeds {' '.join(map(str, a.seeds))}", "",
              f"From {origin}.", "",
-             f"tandem grpo flags: `--levels {a.level} {' '.join(extra)}`", "",
+             f"tandem grpo flags: `--levels {a.level} {' '.join(extra)}`" +
+             (f", under `mpirun -np {a.ranks}` (one thread per rank)" if a.ranks > 1 else ""), "",
              "Held-out accuracy (greedy), before and after GRPO; change in points:", "",
              "| level | " + " | ".join(f"seed {s}" for s in a.seeds) + " | mean change | spread (min to max) |",
              "|---|" + "---|" * len(a.seeds) + "---|---|"]

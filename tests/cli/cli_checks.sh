@@ -124,10 +124,11 @@ expect 1 "holds checkpoints of an earlier run; pass --resume" -- "$tandem" train
 # The interrupted demo above resumes (to a shorter run: nothing left to train, a warning says so).
 expect 0 "resuming from .*sigint/checkpoints/step-" -- "$tandem" train --resume --steps 1 \
   --eval-every 0 --out "$work/sigint"
-# Under mpirun only train runs data parallel; the others say so rather than run N copies.
-expect 2 "runs in one process; under mpirun only .tandem train" -- env OMPI_COMM_WORLD_SIZE=2 \
-  "$tandem" grpo --init-from "$work/run/model"
-expect 2 "runs in one process" -- env OMPI_COMM_WORLD_SIZE=2 "$tandem" demo --steps 2
+# Under mpirun only train, grpo and demo run data parallel; the others say so rather than run N
+# copies.
+expect 2 "runs in one process; under mpirun only .tandem train., .grpo. and .demo." -- \
+  env OMPI_COMM_WORLD_SIZE=2 "$tandem" eval "$work/run/model"
+expect 2 "runs in one process" -- env OMPI_COMM_WORLD_SIZE=2 "$tandem" serve "$work/run/model"
 expect 1 "--checkpoint-every \(10\) must be a multiple of --diloco-steps" -- "$tandem" train --diloco-steps 3 --checkpoint-every 10 \
   --out "$work/diloco"
 expect 1 "--diloco-steps and --zero do not combine" -- "$tandem" train --diloco-steps 5 --zero 1 \

@@ -46,6 +46,32 @@ TEST(Communicator, SumsFloatsInRankOrder) {
   }
 }
 
+// Pieces summed while other work goes on (start_sum, as backward hands over gradient buckets):
+// every piece gets the bits of all_reduce_sum, with blocking collectives of the world in between,
+// pieces of unequal sizes (one smaller than the rank count) and the pieces left pending for a
+// while.
+TEST(Communicator, OverlappedPiecesGiveTheWholeSumsBits) {
+  Communicator& comm = world();
+  auto be = make_backend("cpu");
+  const std::vector<size_t> pieces = {65537, 2, 1000, 7, 300000};
+  size_t n = 0;
+  for (size_t p : pieces) n += p;
+  std::vector<float> whole(n), split(n);
+  for (size_t i = 0; i < n; ++i) whole[i] = split[i] = value_of(comm.rank(), i);
+  comm.all_reduce_sum(*be, whole.data(), n);
+  size_t at = 0;
+  double checksum = 0;
+  for (size_t p : pieces) {
+    comm.start_sum(*be, split.data() + at, p);
+    checksum += comm.all_reduce_sum(double(p));  // another collective while the piece is pending
+    at += p;
+  }
+  comm.finish_sums();
+  EXPECT_EQ(checksum, double(n) * comm.size());
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(std::memcmp(&split[i], &whole[i], sizeof(float)), 0) << "element " << i;
+}
+
 TEST(Communicator, SumsDoublesInRankOrderAndAgrees) {
   Communicator& comm = world();
   const double mine = comm.rank() == 1 ? 1e-17 : 1.0 + comm.rank();

@@ -4,7 +4,8 @@
   1. --deterministic: two ranks (one micro-batch of 16 each) give the bits of one process with two
      micro-batches of 16: model, optimizer state and every logged loss equal; with --zero 1 too.
   2. Default kernels: the same global batch of 32 in one process (one micro-batch) and in two
-     ranks (with and without --zero 1): every logged loss within 1e-5 relative.
+     ranks (with and without --zero 1): every logged loss within 1e-5 relative; gradients summed
+     bucket by bucket during backward give the bits of one sum after it (--no-overlap).
   3. Resume with another rank count: two ranks (--zero 1) stopped after step 5
      (TANDEM_STOP_AFTER_STEP), then one process --resume, and the other way round: the final model
      and optimizer equal the uninterrupted run's.
@@ -13,8 +14,17 @@
   5. DiLoCo (--diloco-steps 5): collectives only every 5th step; a stop asked for after step 8
      waits for the synchronisation at step 10; --resume (two ranks) ends bitwise equal to the
      uninterrupted run, every rank's inner moments and the outer momentum included.
+  6. GRPO (--deterministic): two ranks sample exactly the completions one process samples (each
+     its share of the prompts, the same random streams), so every step's rewards, accuracy and
+     groups match; the update's figures agree within 1e-5 relative (micro-batches are summed in
+     another order); the held-out evaluation, split over the ranks, gives the same accuracy;
+     --resume with two ranks ends bitwise equal to the uninterrupted two-rank run; rollouts from
+     servers under two ranks are refused with a one-line error.
+  7. `tandem demo` under two ranks: every phase runs data parallel (training and GRPO records say
+     2 ranks), rank 0 writes the report, and no rank reads the models before rank 0 has written
+     them.
 
-  data_parallel.py TANDEM_BINARY WORK_DIR [--preset demo] [--batch 32] [--steps 10] [--sections 1 2 3 4 5]
+  data_parallel.py TANDEM_BINARY WORK_DIR [--preset demo] [--batch 32] [--steps 10] [--sections 1 2 3 4 5 6 7]
 
 (--preset, --batch and --steps shape sections 1-3: docs/distributed.md runs them on the 25m preset.)
 """
@@ -34,7 +44,7 @@ ap.add_argument("work")
 ap.add_argument("--preset", default="demo")
 ap.add_argument("--batch", type=int, default=32)
 ap.add_argument("--steps", type=int, default=10)
-ap.add_argument("--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+ap.add_argument("--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 7])
 a = ap.parse_args()
 tandem, work = a.tandem, a.work
 half = str(a.batch // 2)
@@ -101,6 +111,10 @@ def tolerance():  # 2. Default kernels: within 1e-5 relative.
         worst = max(abs(one[s] - two[s]) / abs(one[s]) for s in one)
         check(one.keys() == two.keys() and worst <= 1e-5,
               f"default kernels, {name}: losses within 1e-5 relative of one process (worst {worst:.2e})")
+    # Buckets summed while backward runs (the default) or the slab after it: the same sums.
+    train("plain-after", *plain, "--no-overlap", ranks=2)
+    check(same_files("plain-two", "plain-after") and losses("plain-two") == losses("plain-after"),
+          "default kernels: overlapped bucket sums = one sum after backward, bit for bit")
 
 
 def switch_ranks():  # 3. Stopped in one rank count, resumed in another, both ways.
@@ -178,7 +192,66 @@ def diloco():  # 5. DiLoCo.
           "momentum)")
 
 
-for number, section in enumerate([bits, tolerance, switch_ranks, rank_killed, diloco], start=1):
+def grpo():  # 6. GRPO over two ranks.
+    train("grpo-sft", "--steps", "200", "--batch", "16", "--levels", "1", "--level-weights", "1",
+          "--checkpoint-every", "0", "--seed", "5")
+    base = ["grpo", "--init-from", os.path.join(work, "grpo-sft", "model"), "--levels", "1", "--steps", "4",
+            "--prompts", "8", "--group-size", "4", "--max-new-tokens", "40", "--lr", "1e-3", "--seed", "7",
+            "--eval-every", "2", "--eval-problems", "20", "--final-eval-problems", "40", "--checkpoint-every", "2",
+            "--deterministic"]
+
+    def grpo_run(name, *flags, ranks=1):
+        cmd = [tandem, *base, "--out", os.path.join(work, name), *flags]
+        r = subprocess.run(MPIRUN + cmd if ranks > 1 else cmd, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+
+    def records(name, kind):
+        with open(os.path.join(work, name, "metrics.jsonl")) as f:
+            return [r for r in map(json.loads, f) if r["kind"] == kind]
+
+    grpo_run("grpo-one")
+    grpo_run("grpo-two", ranks=2)
+    one, two = records("grpo-one", "grpo"), records("grpo-two", "grpo")
+    check(len(one) == len(two) == 4, f"GRPO: 4 steps logged by one process ({len(one)}) and two ranks ({len(two)})")
+    sampled = ("reward_mean", "reward_std", "accuracy", "format_rate", "mean_length", "groups_used")
+    check(all(x[k] == y[k] for x, y in zip(one, two) for k in sampled),
+          "GRPO: two ranks sample and score what one process does (rewards, accuracy, groups equal at every step)")
+    merged = ("grad_norm", "entropy", "ppl_rollout", "ppl_train")
+    rel = max(abs(x[k] - y[k]) / max(abs(x[k]), 1e-12) for x, y in zip(one, two) for k in merged)
+    check(rel < 1e-5, f"GRPO: gradient norm, entropy, perplexities within 1e-5 relative (worst {rel:.2e})")
+    check(all(r["ranks"] == 2 and r["comm_bytes"] > 0 for r in two), "GRPO: two ranks log ranks 2 and the bytes sent")
+    evals = lambda name: [(r["step"], r["level"], r["accuracy"], r["format_rate"], r["mean_tokens"])
+                          for r in records(name, "eval")]
+    check(evals("grpo-one") == evals("grpo-two") and len(evals("grpo-one")) == 15,
+          "GRPO: the held-out evaluations (3 x 5 levels) split over two ranks equal one process's (accuracy, "
+          f"format rate, mean length); level 1: {[e[2] for e in evals('grpo-two') if e[1] == 1]}")
+    shutil.copytree(os.path.join(work, "grpo-two"), os.path.join(work, "grpo-resumed"))
+    shutil.rmtree(os.path.join(work, "grpo-resumed", "model"))
+    grpo_run("grpo-resumed", "--resume", ranks=2)
+    check(same_files("grpo-two", "grpo-resumed"), "GRPO: two ranks resumed from step 2 end bitwise equal")
+    r = subprocess.run(MPIRUN + [tandem, *base, "--out", os.path.join(work, "grpo-servers"), "--rollout-server",
+                                 "http://127.0.0.1:9", "--admin-key", "k"], env=env, capture_output=True, text=True)
+    check(r.returncode != 0 and "--rollout-server" in r.stderr and "2 ranks" in r.stderr,
+          "GRPO: rollouts from servers under two ranks are refused: " + r.stderr.strip().splitlines()[0][:160])
+
+
+def demo():  # 7. The main job under two ranks.
+    out = os.path.join(work, "demo")
+    cmd = MPIRUN + [tandem, "demo", "--steps", "40", "--grpo-steps", "2", "--grpo-prompts", "8",
+                    "--final-problems", "40", "--checkpoint-every", "20", "--out", out]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    check(r.returncode == 0 and os.path.exists(os.path.join(out, "report.md")),
+          f"demo under 2 ranks finishes with its report (exit {r.returncode}) {r.stderr[-300:] if r.returncode else ''}")
+    ranks = set()
+    for metrics in (os.path.join(out, "metrics.jsonl"), os.path.join(out, "grpo", "metrics.jsonl")):
+        if os.path.exists(metrics):
+            with open(metrics) as f:
+                ranks |= {(r["kind"], r["ranks"]) for r in map(json.loads, f) if r["kind"] in ("train", "grpo")}
+    check(ranks == {("train", 2), ("grpo", 2)}, f"demo: training and GRPO ran on 2 ranks ({sorted(ranks)})")
+
+
+for number, section in enumerate([bits, tolerance, switch_ranks, rank_killed, diloco, grpo, demo], start=1):
     if number in a.sections:
         section()
 print(f"{len(failures)} failure(s)")

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -63,6 +64,44 @@ TEST(Trainer, AccumulatingMicroBatchesEqualsOneBigBatch) {
   double diff = 0, norm = 0;
   for (size_t i = 0; i < pa.size(); ++i) diff += std::pow(pa[i] - pb[i], 2), norm += pa[i] * pa[i];
   EXPECT_LT(diff / norm, 1e-12);
+}
+
+// The buckets backward hands over while it runs (overlapped data parallel): they cover the slab
+// once, tail first and the embedding last, and a bucket is final when announced: the rest of the
+// pass leaves it as it was, for tied and untied heads alike.
+TEST(Transformer, BackwardAnnouncesEachFinishedBucketOnce) {
+  auto be = make_backend("cpu");
+  for (bool tied : {true, false}) {
+    ModelConfig cfg = test::tiny_config();
+    cfg.tie_word_embeddings = tied;
+    Transformer m(*be, cfg);
+    m.init_random(3);
+    const Batch b = random_batch(2, 7, cfg.vocab_size, 5);
+    m.forward(b.ids, b.targets, b.B, b.T);
+    m.zero_grads();
+    std::vector<std::pair<int64_t, int64_t>> buckets;
+    std::vector<std::vector<float>> seen;
+    m.backward(std::vector<float>(b.ids.size(), 0.1f), [&](int64_t begin, int64_t end) {
+      buckets.emplace_back(begin, end);
+      seen.emplace_back(size_t(end - begin));
+      be->to_host(seen.back().data(), m.grads() + begin, size_t(end - begin) * sizeof(float));
+    });
+    ASSERT_EQ(buckets.size(), size_t(cfg.num_hidden_layers + 2)) << "tied " << tied;
+    EXPECT_EQ(buckets.front().second, m.layout().total);
+    EXPECT_EQ(buckets.back().first, 0);
+    std::vector<std::pair<int64_t, int64_t>> sorted = buckets;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i + 1 < sorted.size(); ++i) EXPECT_EQ(sorted[i].second, sorted[i + 1].first);
+    const std::vector<float> final_grads = m.read_grads();
+    for (size_t k = 0; k < buckets.size(); ++k) {
+      double norm = 0;
+      for (size_t i = 0; i < seen[k].size(); ++i) {
+        ASSERT_EQ(seen[k][i], final_grads[size_t(buckets[k].first) + i]) << "bucket " << k;
+        norm += seen[k][i] * seen[k][i];
+      }
+      EXPECT_GT(norm, 0) << "bucket " << k << " holds no gradient yet";
+    }
+  }
 }
 
 TEST(Trainer, LossFallsOnARepeatedBatch) {

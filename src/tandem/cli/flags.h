@@ -7,9 +7,11 @@
 
 namespace tandem::cli {
 
-// --out for out_dir (the one flag that is not its field's name), else --field-name.
+// --out for out_dir and the singular of a repeatable flag's list (the flags that are not their
+// field's name), else --field-name.
 inline std::string flag_for(const std::string& field) {
   if (field == "out_dir") return "--out";
+  if (field == "rollout_servers") return "--rollout-server";
   std::string flag = "--" + field;
   for (char& c : flag) c = c == '_' ? '-' : c;
   return flag;

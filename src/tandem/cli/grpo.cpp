@@ -6,6 +6,7 @@
 
 #include "tandem/backend/backend.h"
 #include "tandem/cli/commands.h"
+#include "tandem/comm/world.h"
 #include "tandem/cli/flags.h"
 #include "tandem/recipes/grpo.h"
 #include "tandem/recipes/grpo_report.h"
@@ -123,7 +124,7 @@ void add_grpo_command(CLI::App& app) {
   auto c = std::make_shared<GrpoRunConfig>();
   auto eps_high = std::make_shared<double>(-1);
   auto correction = std::make_shared<std::string>("none");
-  auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model");
+  auto* cmd = app.add_subcommand("grpo", "Reasoning RL (GRPO, verifiable rewards) from a model (data parallel under mpirun)");
   // Flags are declared in the order --help lists them.
   add_run_flags(cmd, c.get());
   add_objective_flags(cmd, c.get(), eps_high.get());
@@ -132,10 +133,15 @@ void add_grpo_command(CLI::App& app) {
   cmd->callback([c, eps_high, correction] {
     if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
     c->correction.mode = parse_rollout_correction(*correction);
-    ConsoleReporter reporter = console();
+    // Under mpirun (docs/distributed.md) every rank works; rank 0 alone shows and writes.
+    Communicator& comm = world();
+    ConsoleReporter shown = console();
+    QuietReporter unseen;
+    Reporter& reporter = comm.leader() ? static_cast<Reporter&>(shown) : unseen;
     std::filesystem::create_directories(c->out_dir);
-    MetricsLog metrics(c->out_dir + "/metrics.jsonl");
-    const GrpoRunResult r = run_grpo(*c, metrics, reporter);
+    MetricsLog metrics(comm.leader() ? c->out_dir + "/metrics.jsonl" : "");
+    const GrpoRunResult r = run_grpo(*c, metrics, reporter, comm);
+    if (!comm.leader()) return;
     write_grpo_report(c->out_dir, "", r.seconds);
     std::string out = fmt::format("{} after {} steps ({:.0f} s): model in {}\n",
                                   r.interrupted ? "stopped" : "done", r.steps_done, r.seconds,

@@ -26,12 +26,13 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->fallthrough();
     // Under mpirun every rank runs the command: only those written for it may run that way.
-    if (sub->get_name() != "train")
-      sub->preparse_callback([name = sub->get_name()](size_t) {
+    const std::string name = sub->get_name();
+    if (name != "train" && name != "grpo" && name != "demo")
+      sub->preparse_callback([name](size_t) {
         if (tandem::launched_world_size() > 1)
-          throw tandem::UsageError(
-              "tandem " + name + " runs in one process; under mpirun only `tandem train` runs "
-              "(docs/distributed.md)");
+          throw tandem::UsageError("tandem " + name +
+                                   " runs in one process; under mpirun only `tandem train`, "
+                                   "`grpo` and `demo` run (docs/distributed.md)");
       });
   }
   int code = 0;

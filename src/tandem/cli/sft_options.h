@@ -32,6 +32,8 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
   cmd->add_option("--zero", c.zero,
                   "1: shard the optimizer's moments over the ranks (ZeRO-1); 0: every rank keeps all")
       ->capture_default_str()->check(CLI::IsMember({0, 1}));
+  cmd->add_flag("!--no-overlap", c.overlap,
+                "Sum the gradients over ranks after backward, not bucket by bucket while it runs");
   cmd->add_option("--diloco-steps", c.diloco_steps,
                   "DiLoCo: inner steps each rank takes alone between synchronisations (0: off, "
                   "gradients are summed every step)")

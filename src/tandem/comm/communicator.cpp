@@ -12,6 +12,13 @@ std::string Communicator::broadcast(std::string text) {
   return text;
 }
 
+std::vector<double> Communicator::all_gather(std::span<const double> mine) {
+  std::vector<double> all(size() * mine.size(), 0.0);
+  std::copy(mine.begin(), mine.end(), all.begin() + ptrdiff_t(rank() * mine.size()));
+  all_reduce_sum(all);
+  return all;
+}
+
 Shards even_shards(size_t n, int ranks, size_t block) {
   const size_t blocks = (n + block - 1) / block;
   Shards s;

@@ -43,6 +43,12 @@ class Communicator {
   virtual int size() const = 0;
   // Sums n floats of `be`'s memory over all ranks, in place, in rank order.
   virtual void all_reduce_sum(Backend& be, float* data, size_t n) = 0;
+  // The float sum in pieces, overlapped with the caller's work: start_sum begins summing one
+  // piece (a bucket of gradients that backward has finished) and returns; the piece must be left
+  // alone until finish_sums(), which completes every piece started. The bits are all_reduce_sum's.
+  // Every rank starts the same pieces in the same order. By default a piece is summed at once.
+  virtual void start_sum(Backend& be, float* data, size_t n) { all_reduce_sum(be, data, n); }
+  virtual void finish_sums() {}
   // Sums a host number over all ranks (losses, token counts), in rank order.
   virtual double all_reduce_sum(double value) = 0;
   // Sums host numbers elementwise over all ranks, in place, in rank order.
@@ -63,8 +69,13 @@ class Communicator {
   bool leader() const { return rank() == 0; }
   // Whether any rank says yes (a stop request must be agreed, or ranks would part ways).
   bool any(bool yes) { return all_reduce_sum(yes ? 1.0 : 0.0) > 0; }
+  // Returns on every rank once all have called it: what rank 0 wrote is there for all to read.
+  void barrier() { all_reduce_sum(0.0); }
   // Rank 0's string, on every rank.
   std::string broadcast(std::string text);
+  // Every rank's n numbers (n the same on all), rank after rank, on every rank. Exact (but for the
+  // sign of a zero): it sums buffers that are zero outside each rank's slot, and x + 0 is x.
+  std::vector<double> all_gather(std::span<const double> mine);
 };
 
 // One process: every collective returns its input.

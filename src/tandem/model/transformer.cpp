@@ -110,7 +110,7 @@ void Transformer::read_token_stats(float* nll, float* entropy) const {
   if (entropy) backend().to_host(entropy, entropy_.as(), n * sizeof(float));
 }
 
-void Transformer::backward(std::span<const float> dnll) {
+void Transformer::backward(std::span<const float> dnll, const GradsReady& ready) {
   const ModelConfig& c = config();
   Backend& be = backend();
   const int B = B_, T = T_, n = B * T, C = c.hidden_size, V = c.vocab_size;
@@ -126,11 +126,19 @@ void Transformer::backward(std::span<const float> dnll) {
                   C, V);
   be.rmsnorm_backward(dres_.as(), G + L.final_norm, dln_.as(), final_x.as(),
                       params() + L.final_norm, rstdf_.as(), n, C);
+  // The slab's tail (final norm, untied head) is done; a tied head is the embedding, done last.
+  if (ready) ready(L.final_norm, L.total);
   const BlockScratch scratch{dtmp_.as(), dln_.as(), datt_.as(), dq_.as(),   dk_.as(),
                              dv_.as(),   dgate_.as(), dup_.as(), dact_.as()};
-  for (int l = c.num_hidden_layers - 1; l >= 0; --l)
+  for (int l = c.num_hidden_layers - 1; l >= 0; --l) {
     block_backward(*this, G, l, block_acts(l), scratch, dres_.as(), pos_.as<int32_t>(), B, T);
+    if (ready) {
+      const int64_t end = l + 1 < c.num_hidden_layers ? L.layers[l + 1].input_norm : L.final_norm;
+      ready(L.layers[l].input_norm, end);
+    }
+  }
   be.embedding_backward(G + L.embed, dres_.as(), ids_.as<int32_t>(), n, C);
+  if (ready) ready(L.embed, c.num_hidden_layers > 0 ? L.layers[0].input_norm : L.final_norm);
 }
 
 }  // namespace tandem

@@ -5,6 +5,7 @@
 // inside the training loop. Gradients are allocated on first use, so a model that only runs
 // forward (GRPO's frozen reference) holds one copy of the weights.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -31,7 +32,11 @@ class Transformer : public ModelWeights {
 
   // Accumulates into grads() the gradient of sum_i dnll[i] * nll[i] (dnll: host, B*T).
   // Cross-entropy training passes mask/num_tokens; GRPO passes its per-token weights.
-  void backward(std::span<const float> dnll);
+  // `ready`, when set, hears of each slice [begin, end) of grads() as soon as this pass is done
+  // with it (the head and final norm first, then block after block down to the embedding), so a
+  // data-parallel step can start summing it over ranks while the rest is still computed.
+  using GradsReady = std::function<void(int64_t begin, int64_t end)>;
+  void backward(std::span<const float> dnll, const GradsReady& ready = {});
 
  private:
   struct LayerActs {  // storage behind one layer's BlockActs

@@ -20,8 +20,8 @@ namespace {
 
 class DemoRun {
  public:
-  DemoRun(DemoConfig cfg, Reporter& reporter)
-      : cfg_(std::move(cfg)), rep_(reporter), task_(tasks::make_task(cfg_.sft.task)) {}
+  DemoRun(DemoConfig cfg, Reporter& reporter, Communicator& comm)
+      : cfg_(std::move(cfg)), rep_(reporter), comm_(comm), task_(tasks::make_task(cfg_.sft.task)) {}
   void run();
 
  private:
@@ -30,8 +30,14 @@ class DemoRun {
   GrpoRunResult grpo(const std::string& sft_model);
   void print_summary(const RunSummary& summary);
 
+  // A metrics file written by rank 0 alone (the others' records are dropped).
+  std::unique_ptr<MetricsLog> metrics_at(const std::string& path) const {
+    return std::make_unique<MetricsLog>(comm_.leader() ? path : "");
+  }
+
   DemoConfig cfg_;
   Reporter& rep_;
+  Communicator& comm_;
   std::unique_ptr<tasks::Task> task_;
   std::unique_ptr<MetricsLog> metrics_;
 };
@@ -46,7 +52,7 @@ std::vector<LevelReport> DemoRun::evaluate(const std::string& model_dir, const s
   EvalPlan plan;
   plan.phase = phase, plan.step = step, plan.problems = cfg_.final_problems;
   plan.seed = cfg_.sft.seed, plan.final = true, plan.traces = cfg_.traces, plan.progress = true;
-  return evaluate_levels(*lm.model, lm.tokenizer, *task_, plan, *metrics_, rep_);
+  return evaluate_levels(*lm.model, lm.tokenizer, *task_, plan, *metrics_, rep_, comm_);
 }
 
 GrpoRunResult DemoRun::grpo(const std::string& sft_model) {
@@ -56,13 +62,16 @@ GrpoRunResult DemoRun::grpo(const std::string& sft_model) {
   g.deterministic = cfg_.sft.deterministic;
   g.eval_seed = cfg_.sft.seed;  // the problems the supervised model was just evaluated on
   g.initial_eval = false, g.final_eval_problems = 0;  // the demo evaluates before and after
-  fs::remove_all(g.out_dir);  // the demo's own GRPO folder starts afresh
-  fs::create_directories(g.out_dir);
+  if (comm_.leader()) {  // the demo's own GRPO folder starts afresh
+    fs::remove_all(g.out_dir);
+    fs::create_directories(g.out_dir);
+  }
+  comm_.barrier();  // no rank goes on before it is there
   rep_.result(fmt::format("\nGRPO on level(s) {}: {} steps of {} prompts x {} completions\n",
                           fmt::join(g.levels, ","), g.steps, g.prompts, g.group_size));
-  MetricsLog grpo_metrics(g.out_dir + "/metrics.jsonl");
+  const std::unique_ptr<MetricsLog> grpo_metrics = metrics_at(g.out_dir + "/metrics.jsonl");
   try {
-    return run_grpo(g, grpo_metrics, rep_);
+    return run_grpo(g, *grpo_metrics, rep_, comm_);
   } catch (const ConfigError& e) {
     throw e.prefixed("grpo_");
   }
@@ -70,16 +79,19 @@ GrpoRunResult DemoRun::grpo(const std::string& sft_model) {
 
 void DemoRun::run() {
   const SftConfig& sft_cfg = cfg_.sft;
-  fs::create_directories(sft_cfg.out_dir);
   const std::string metrics_path = sft_cfg.out_dir + "/metrics.jsonl";
-  if (!sft_cfg.resume) {  // a demo run starts afresh unless told to resume
-    fs::remove(metrics_path);
-    fs::remove_all(sft_cfg.out_dir + "/checkpoints");
+  if (comm_.leader()) {
+    fs::create_directories(sft_cfg.out_dir);
+    if (!sft_cfg.resume) {  // a demo run starts afresh unless told to resume
+      fs::remove(metrics_path);
+      fs::remove_all(sft_cfg.out_dir + "/checkpoints");
+    }
   }
-  metrics_ = std::make_unique<MetricsLog>(metrics_path);
+  comm_.barrier();  // no rank goes on before it is tidied
+  metrics_ = metrics_at(metrics_path);
   rep_.result(fmt::format("tandem demo: training a {} model from scratch on '{}' (seed {}) into {}\n",
                           sft_cfg.preset, sft_cfg.task, sft_cfg.seed, sft_cfg.out_dir));
-  const SftResult sft = run_sft(sft_cfg, *metrics_, rep_);
+  const SftResult sft = run_sft(sft_cfg, *metrics_, rep_, comm_);
   if (sft.interrupted) {  // Ctrl-C: the checkpoint is written; skip the long final evaluation
     rep_.result(fmt::format("stopped after {} steps; checkpoint in {} (tandem eval {} to evaluate "
                             "it; the same command with --resume continues)\n",
@@ -109,8 +121,10 @@ void DemoRun::run() {
     for (const LevelReport& l : summary.levels) summary.before.push_back(l.accuracy);
     summary.levels = evaluate(rl.model_dir, "grpo", rl.steps_done);
     summary.before_label = "after SFT", summary.after_label = "after GRPO";
-    summary.appendix = "\n## GRPO curves\n\n" + write_grpo_charts(g.out_dir, "grpo/");
+    if (comm_.leader())  // the charts are files
+      summary.appendix = "\n## GRPO curves\n\n" + write_grpo_charts(g.out_dir, "grpo/");
   }
+  if (!comm_.leader()) return;
   write_run_report(sft_cfg.out_dir, summary);
   print_summary(summary);
 }
@@ -142,8 +156,8 @@ void DemoRun::print_summary(const RunSummary& summary) {
 
 }  // namespace
 
-void run_demo(DemoConfig cfg, Reporter& reporter) {
-  DemoRun(std::move(cfg), reporter).run();
+void run_demo(DemoConfig cfg, Reporter& reporter, Communicator& comm) {
+  DemoRun(std::move(cfg), reporter, comm).run();
 }
 
 }  // namespace tandem

@@ -3,6 +3,7 @@
 // it on held-out problems at every level, improve it with GRPO on the level it finds
 // hardest-but-learnable, evaluate again, and write a run directory with both models,
 // metrics.jsonl, curves and report.md (accuracy before and after GRPO at every level).
+#include "tandem/comm/communicator.h"
 #include "tandem/core/reporter.h"
 #include "tandem/recipes/grpo.h"
 #include "tandem/recipes/sft.h"
@@ -19,6 +20,8 @@ struct DemoConfig {
 };
 
 // Settings problems throw ConfigError naming the DemoConfig field (GRPO's as grpo_<field>).
-void run_demo(DemoConfig cfg, Reporter& reporter);
+// Under several ranks every phase is data parallel (training, evaluations, GRPO) and rank 0
+// alone writes the run directory.
+void run_demo(DemoConfig cfg, Reporter& reporter, Communicator& comm = single_process());
 
 }  // namespace tandem

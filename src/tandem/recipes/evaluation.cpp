@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include "tandem/core/error.h"
 #include "tandem/recipes/model_dir.h"
 #include "tandem/rl/rollout.h"
@@ -10,7 +12,10 @@ namespace tandem {
 
 std::vector<LevelReport> evaluate_levels(const ModelWeights& model, const Tokenizer& tok,
                                          const tasks::Task& task, const EvalPlan& plan,
-                                         MetricsLog& metrics, Reporter& reporter) {
+                                         MetricsLog& metrics, Reporter& reporter,
+                                         Communicator& comm) {
+  const Shards share = even_shards(size_t(plan.problems), comm.size());
+  const int begin = int(share.of(comm.rank())), end = begin + int(share.size(comm.rank()));
   std::vector<int> levels = plan.levels;
   if (levels.empty())
     for (int l = 1; l <= task.num_levels(); ++l) levels.push_back(l);
@@ -20,8 +25,12 @@ std::vector<LevelReport> evaluate_levels(const ModelWeights& model, const Tokeni
     rep.level_name = task.level_name(level);
     std::vector<Rollout> rollouts;
     if (plan.progress) reporter.begin(fmt::format("eval level {}", level), plan.problems);
-    rep.accuracy = evaluate_level(model, tok, task, level, plan.problems, plan.seed, 64,
-                                  plan.traces > 0 ? &rollouts : nullptr);
+    LevelTally t = tally_level(model, tok, task, level, begin, end, plan.seed, 64,
+                               plan.traces > 0 ? &rollouts : nullptr);
+    std::array<double, 3> sums{t.correct, t.formed, t.tokens};
+    comm.all_reduce_sum(sums);
+    t = {sums[0], sums[1], sums[2]};
+    rep.accuracy = accuracy_of(level, plan.problems, t);
     if (plan.progress) {
       reporter.update(plan.problems);
       reporter.end(fmt::format("accuracy {:.1f}%", 100 * rep.accuracy.accuracy));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/comm/communicator.h"
 #include "tandem/core/reporter.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/model/weights.h"
@@ -26,9 +27,12 @@ struct EvalPlan {
   bool progress = false;      // a progress bar per level and a line with its accuracy
 };
 
+// Under several ranks each decodes its share of the problems and the tallies are summed, so all
+// ranks get the figures of one process (traces come from rank 0's share, the first problems).
 std::vector<LevelReport> evaluate_levels(const ModelWeights& model, const Tokenizer& tok,
                                          const tasks::Task& task, const EvalPlan& plan,
-                                         MetricsLog& metrics, Reporter& reporter);
+                                         MetricsLog& metrics, Reporter& reporter,
+                                         Communicator& comm = single_process());
 
 // Throws ConfigError naming `field` when a level is outside the task's 1..num_levels().
 void check_levels(const tasks::Task& task, const std::vector<int>& levels, const char* field);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "tandem/comm/world.h"
 #include "tandem/core/error.h"
 #include "tandem/core/signals.h"
 #include "tandem/data/tasks/task.h"
@@ -48,19 +49,27 @@ std::vector<tasks::Problem> step_problems(const tasks::Task& task, const GrpoRun
 }
 
 struct RolloutSummary {
-  std::vector<double> rewards;
+  std::vector<double> rewards;  // the step's, every rank's
   double correct = 0, formed = 0, length = 0, reward_mean = 0, reward_std = 0;
   int64_t tokens = 0;
 };
 
-RolloutSummary summarize(const std::vector<Rollout>& rollouts) {
+// Over the whole step: each rank's rollouts' scores are gathered (exactly) first, so every rank
+// gets what one process computes from all of them.
+RolloutSummary summarize(const std::vector<Rollout>& rollouts, Communicator& comm) {
+  constexpr size_t kFields = 4;  // reward, correct, well formed, tokens
+  std::vector<double> mine;
+  for (const auto& r : rollouts)
+    mine.insert(mine.end(), {r.score.reward, double(r.score.correct), double(r.score.well_formed),
+                             double(r.completion.tokens.size())});
+  const std::vector<double> all = comm.all_gather(mine);
   RolloutSummary s;
-  for (const auto& r : rollouts) {
-    s.rewards.push_back(r.score.reward);
-    s.correct += r.score.correct, s.formed += r.score.well_formed;
-    s.tokens += int64_t(r.completion.tokens.size());
+  for (size_t i = 0; i < all.size(); i += kFields) {
+    s.rewards.push_back(all[i]);
+    s.correct += all[i + 1], s.formed += all[i + 2];
+    s.tokens += int64_t(all[i + 3]);
   }
-  const double n = double(rollouts.size());
+  const double n = double(s.rewards.size());
   s.correct /= n, s.formed /= n, s.length = double(s.tokens) / n;
   s.reward_mean = std::accumulate(s.rewards.begin(), s.rewards.end(), 0.0) / n;
   for (double r : s.rewards) s.reward_std += (r - s.reward_mean) * (r - s.reward_mean);
@@ -80,7 +89,7 @@ TrainConfig train_config(const GrpoRunConfig& cfg) {
 
 class GrpoRun {
  public:
-  GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter);
+  GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter, Communicator& comm);
   GrpoRunResult run();
 
  private:
@@ -88,10 +97,13 @@ class GrpoRun {
   void write_state(const std::string& dir, int64_t step);
   void evaluate(int64_t step, int problems);
   void step_once(int64_t step);
+  Communicator& wire() { return device_comm_ ? *device_comm_ : comm_; }  // the gradients' way
 
   const GrpoRunConfig& cfg_;
   MetricsLog& metrics_;
   Reporter& rep_;
+  Communicator& comm_;
+  std::unique_ptr<Communicator> device_comm_;  // NCCL under mpirun with the CUDA backend
   std::unique_ptr<tasks::Task> task_;
   Loaded<Transformer> lm_;
   std::unique_ptr<Transformer> reference_;  // frozen copy for the KL penalty (beta > 0)
@@ -103,13 +115,20 @@ class GrpoRun {
   double reward_ema_ = 0;
 };
 
-GrpoRun::GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter)
-    : cfg_(cfg), metrics_(metrics), rep_(reporter), task_(tasks::make_task(cfg.task)),
+GrpoRun::GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter,
+                 Communicator& comm)
+    : cfg_(cfg), metrics_(metrics), rep_(reporter), comm_(comm), task_(tasks::make_task(cfg.task)),
       checkpoints_(cfg.out_dir + "/checkpoints", cfg.keep_last) {
   if (cfg.init_from.empty()) config_fail("GRPO starts from a model: set `init_from`");
   if (cfg.group_size < 2) config_fail("`group_size` must be at least 2, got {}", cfg.group_size);
   check_levels(*task_, cfg.levels, "levels");
+  if (cfg.prompts % comm.size() != 0)
+    config_fail("`prompts` ({}) must split evenly over the {} ranks", cfg.prompts, comm.size());
+  if (!cfg.rollout_servers.empty() && comm.size() > 1)
+    config_fail("rollouts from servers (`rollout_servers`) take one trainer process, not {} "
+                "ranks: each would send the servers its weights", comm.size());
   lm_ = load_trainable(cfg.init_from, cfg.backend);
+  device_comm_ = make_device_communicator(comm, *lm_.backend);
   if (cfg.deterministic) lm_.backend->set_batch_invariant(true);
   const CorrectionConfig& cc = cfg.correction;
   if (!(std::isfinite(cc.cap) && cc.cap >= 1))
@@ -159,19 +178,22 @@ void GrpoRun::write_state(const std::string& dir, int64_t step) {
 // Restores the newest valid checkpoint; what the interrupted run logged after it is replayed, so
 // it is dropped from metrics.jsonl. A fresh run starts a fresh log.
 void GrpoRun::resume() {
-  const std::optional<CheckpointRef> from = start_point(checkpoints_, cfg_.resume, rep_);
-  if (!from) {
+  std::string dir;  // rank 0 chooses (it alone locks the run directory and may tidy it)
+  if (comm_.leader())
+    if (const std::optional<CheckpointRef> c = start_point(checkpoints_, cfg_.resume, rep_)) dir = c->dir;
+  dir = comm_.broadcast(dir);
+  if (dir.empty()) {
     metrics_.retain([](const nlohmann::json&) { return false; });
     return;
   }
-  const TrainerState st = load_checkpoint(from->dir, *trainer_);
+  const TrainerState st = load_checkpoint(dir, *trainer_);
   if (st.seed != cfg_.seed)
-    config_fail("{}: checkpoint seed {} differs from `seed` {}", from->dir, st.seed, cfg_.seed);
+    config_fail("{}: checkpoint seed {} differs from `seed` {}", dir, st.seed, cfg_.seed);
   step_ = st.step;
   reward_ema_ = st.extra.value("reward_ema", 0.0);
   if (reference_) {
     std::vector<float> ref(reference_->layout().total);
-    read_param_sets(from->dir + "/" + kReferenceFile, reference_->layout(), {{"ref.", ref.data()}});
+    read_param_sets(dir + "/" + kReferenceFile, reference_->layout(), {{"ref.", ref.data()}});
     reference_->load_params(ref);
   }
   const int64_t at = step_;
@@ -179,25 +201,31 @@ void GrpoRun::resume() {
     const int64_t s = r.value("step", int64_t(0));
     return r.value("kind", "") == "eval" ? s < at : s <= at;
   });
-  rep_.note(fmt::format("resuming GRPO from {} (step {})", from->dir, step_));
+  rep_.note(fmt::format("resuming GRPO from {} (step {})", dir, step_));
 }
 
 void GrpoRun::evaluate(int64_t step, int problems) {
   EvalPlan plan;
   plan.phase = "grpo", plan.step = step, plan.problems = problems, plan.seed = cfg_.eval_seed;
-  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_);
+  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_, comm_);
 }
 
 // Rollouts -> rewards and advantages -> policy update -> one Grpo record.
 void GrpoRun::step_once(int64_t step) {
   Transformer& model = *lm_.model;
-  // 1. Rollouts: G samples of each prompt, each completion its own RNG sequence.
-  const auto problems = step_problems(*task_, cfg_, step);
+  // 1. Rollouts: G samples of each prompt, each completion its own RNG sequence (numbered over
+  // the whole step, so a rank samples exactly what one process samples for its prompts).
+  const auto all_problems = step_problems(*task_, cfg_, step);
+  const size_t share = all_problems.size() / size_t(comm_.size());
+  const size_t mine = share * size_t(comm_.rank());  // this rank's first completion
+  const std::vector<tasks::Problem> problems(all_problems.begin() + ptrdiff_t(mine),
+                                             all_problems.begin() + ptrdiff_t(mine + share));
   RolloutConfig rc;
   rc.generation.max_new_tokens = cfg_.max_new_tokens;
   rc.generation.sampling = {cfg_.temperature, 0, 1.0f, cfg_.seed};
   const auto t0 = Clock::now();
-  const uint64_t first_sequence = uint64_t(step) * problems.size();
+  const uint64_t first_sequence = uint64_t(step) * all_problems.size() + mine;
+  const CommTraffic before = wire().traffic();
   serve::PoolStats pool;
   std::vector<Rollout> rollouts;
   if (remote_) {
@@ -210,14 +238,25 @@ void GrpoRun::step_once(int64_t step) {
     rollouts = rollout(model, lm_.tokenizer, *task_, problems, rc, first_sequence);
   }
   const double rollout_s = seconds_since(t0);
-  // 2. Rewards and advantages; dynamic sampling keeps the groups whose rewards differ.
-  const RolloutSummary rs = summarize(rollouts);
-  const auto advantages = group_advantages(rs.rewards, cfg_.group_size, cfg_.scaling);
+  // 2. Rewards and advantages over the whole step (a batch-wide std needs every group); each rank
+  // keeps its own rows. Dynamic sampling keeps the groups whose rewards differ.
+  const RolloutSummary rs = summarize(rollouts, comm_);
+  const auto all_advantages = group_advantages(rs.rewards, cfg_.group_size, cfg_.scaling);
+  const std::vector<double> advantages(all_advantages.begin() + ptrdiff_t(mine),
+                                       all_advantages.begin() + ptrdiff_t(mine + share));
   std::vector<int> rows;
+  int groups_used = 0;
+  const int first_group = int(mine) / cfg_.group_size;
+  const int my_groups = int(share) / cfg_.group_size;
   if (cfg_.dynamic_sampling) {
-    for (int g : informative_groups(rs.rewards, cfg_.group_size))
-      for (int k = 0; k < cfg_.group_size; ++k) rows.push_back(g * cfg_.group_size + k);
+    for (int g : informative_groups(rs.rewards, cfg_.group_size)) {
+      ++groups_used;
+      if (g < first_group || g >= first_group + my_groups) continue;
+      for (int k = 0; k < cfg_.group_size; ++k)
+        rows.push_back((g - first_group) * cfg_.group_size + k);
+    }
   } else {
+    groups_used = int(rs.rewards.size()) / cfg_.group_size;
     rows.resize(rollouts.size());
     std::iota(rows.begin(), rows.end(), 0);
   }
@@ -225,7 +264,7 @@ void GrpoRun::step_once(int64_t step) {
   const auto t1 = Clock::now();
   update_.lr = trainer_->config().lr.at(step);
   const PolicyUpdateStats us = policy_update(model, trainer_->optimizer(), reference_.get(),
-                                             rollouts, rows, advantages, update_);
+                                             rollouts, rows, advantages, update_, wire());
   const double update_s = seconds_since(t1);
   reward_ema_ = step == 0 ? rs.reward_mean : 0.9 * reward_ema_ + 0.1 * rs.reward_mean;
   records::Grpo r;
@@ -233,9 +272,9 @@ void GrpoRun::step_once(int64_t step) {
   r.accuracy = rs.correct, r.format_rate = rs.formed, r.mean_length = rs.length;
   r.loss = us.loss, r.entropy = us.entropy, r.kl = us.kl, r.clip_fraction = us.clip_fraction;
   r.ratio = us.ratio, r.grad_norm = us.grad_norm, r.skipped = us.skipped;
-  r.groups_used = int(rows.size()) / cfg_.group_size;
+  r.groups_used = groups_used;
   r.rollout_tokens_per_s = double(rs.tokens) / rollout_s;
-  r.update_tokens_per_s = rows.empty() ? 0.0 : double(us.tokens) / update_s;
+  r.update_tokens_per_s = groups_used == 0 ? 0.0 : double(us.tokens) / update_s;
   r.lr = update_.lr;
   const MismatchStats& mm = us.mismatch;
   r.mismatch_mean_abs = mm.mean_abs_prob_diff, r.mismatch_max_abs = mm.max_abs_prob_diff;
@@ -248,6 +287,8 @@ void GrpoRun::step_once(int64_t step) {
   r.sync_bytes = pool.sync_bytes, r.sync_ms = pool.sync_ms, r.retries = pool.retries;
   r.stale = pool.stale, r.servers = pool.servers_up;
   r.step_ms = 1000 * seconds_since(t0);
+  r.ranks = comm_.size();
+  r.comm_bytes = int64_t(wire().traffic().bytes_sent - before.bytes_sent);
   metrics_.write(r);
   if (us.skipped > 0)
     rep_.note(fmt::format("step {}: non-finite loss or gradient, {} update(s) skipped", step + 1,
@@ -263,14 +304,17 @@ GrpoRunResult GrpoRun::run() {
   rep_.begin("grpo", cfg_.steps);
   rep_.update(step_);
   const auto start = Clock::now();
-  for (; step_ < cfg_.steps && !stop_requested(); ++step_) {
+  // A stop (SIGINT, SIGTERM) is agreed by every rank, so all leave after the same step.
+  bool stopping = comm_.any(stop_requested());
+  for (; step_ < cfg_.steps && !stopping; ++step_) {
     if (step_ == 0 && cfg_.initial_eval) evaluate(step_, cfg_.final_eval_problems);
     else if (cfg_.eval_every > 0 && step_ > 0 && step_ % cfg_.eval_every == 0)
       evaluate(step_, cfg_.eval_problems);
     step_once(step_);
+    stopping = comm_.any(stop_requested());
     const bool last = step_ + 1 == cfg_.steps;
-    if (cfg_.checkpoint_every > 0 && !last &&
-        ((step_ + 1) % cfg_.checkpoint_every == 0 || stop_requested()))
+    if (comm_.leader() && cfg_.checkpoint_every > 0 && !last &&
+        ((step_ + 1) % cfg_.checkpoint_every == 0 || stopping))
       checkpoints_.save(step_ + 1, [&](const std::string& dir) { write_state(dir, step_ + 1); });
   }
   if (step_ == cfg_.steps && cfg_.final_eval_problems > 0) evaluate(step_, cfg_.final_eval_problems);
@@ -280,17 +324,21 @@ GrpoRunResult GrpoRun::run() {
   result.interrupted = step_ < cfg_.steps;
   rep_.end();
   result.model_dir = cfg_.out_dir + "/model";
-  fs::remove_all(result.model_dir);
-  save_checkpoint(result.model_dir, *trainer_,
-                  {step_, trainer_->optimizer().step(), cfg_.seed, step_, {{"reward_ema", reward_ema_}}},
-                  [&](const std::string& d) { save_tokenizer(lm_.tokenizer, d); });
+  if (comm_.leader()) {
+    fs::remove_all(result.model_dir);
+    save_checkpoint(result.model_dir, *trainer_,
+                    {step_, trainer_->optimizer().step(), cfg_.seed, step_, {{"reward_ema", reward_ema_}}},
+                    [&](const std::string& d) { save_tokenizer(lm_.tokenizer, d); });
+  }
+  comm_.barrier();  // the model is there for every rank to load
   return result;
 }
 
 }  // namespace
 
-GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter) {
-  GrpoRun run(cfg, metrics, reporter);
+GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter,
+                       Communicator& comm) {
+  GrpoRun run(cfg, metrics, reporter, comm);
   return run.run();
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/comm/communicator.h"
 #include "tandem/core/reporter.h"
 #include "tandem/report/metrics_log.h"
 #include "tandem/rl/advantages.h"
@@ -68,7 +69,11 @@ struct GrpoRunResult {
   double seconds = 0;
 };
 
-// Settings problems throw ConfigError naming the GrpoRunConfig field.
-GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter);
+// Settings problems throw ConfigError naming the GrpoRunConfig field. Under several ranks
+// (docs/distributed.md) each samples and scores its share of the step's prompts (whole groups),
+// the advantages come from every rank's rewards, the update is data parallel, evaluations split
+// their problems, and rank 0 alone writes checkpoints and the model.
+GrpoRunResult run_grpo(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter,
+                       Communicator& comm = single_process());
 
 }  // namespace tandem

@@ -135,6 +135,7 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
   tc.adamw.weight_decay = cfg.weight_decay;
   tc.max_grad_norm = cfg.max_grad_norm;
   tc.shard_optimizer = cfg.zero == 1;
+  tc.overlap = cfg.overlap;
   device_comm_ = make_device_communicator(comm, *lm_.backend);  // NCCL for a GPU under mpirun
   // DiLoCo's inner steps are the rank's own: no collective until the synchronisation.
   trainer_ = std::make_unique<Trainer>(*lm_.model, tc,
@@ -187,10 +188,14 @@ void SftRun::start() {
 }
 
 void SftRun::log_eval(int64_t step) {
-  if (!comm_.leader()) return;
   EvalPlan plan;
   plan.step = step, plan.problems = cfg_.eval_problems, plan.seed = cfg_.seed;
-  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_);
+  // The ranks share the problems when they hold one model; between DiLoCo syncs rank 0 evaluates
+  // its own.
+  const bool one_model = !outer_ || outer_->due(step);
+  if (!one_model && !comm_.leader()) return;
+  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_,
+                  one_model ? comm_ : single_process());
 }
 
 void SftRun::check_failures(const std::string& what) {
@@ -376,6 +381,7 @@ SftResult SftRun::run() {
   if (!comm_.any(comm_.leader() && fs::exists(last))) last = save(result_.steps_done);
   result_.model_dir = cfg_.out_dir + "/model";
   if (comm_.leader()) publish_checkpoint_copy(last, result_.model_dir);
+  comm_.barrier();  // the model is there for every rank to load
   result_.seconds = seconds_since(start_);  // the final checkpoint included
   return result_;
 }

@@ -28,6 +28,7 @@ struct SftConfig {
   int batch = 32;                   // problems per step, over all ranks
   int micro_batch = 0;              // problems per forward/backward; 0: batch / ranks
   int zero = 0;                     // 1: optimizer moments sharded over the ranks (ZeRO-1)
+  bool overlap = true;              // sum gradient buckets over ranks while backward runs
   int diloco_steps = 0;             // DiLoCo: inner steps between synchronisations (0: off)
   float outer_lr = 0.7f;            // DiLoCo's outer Nesterov step (train/diloco.h)
   float outer_momentum = 0.9f;

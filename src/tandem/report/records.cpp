@@ -62,7 +62,9 @@ json to_json(const Grpo& r) {
           {"step_ms", r.step_ms},
           {"retries", r.retries},
           {"stale", r.stale},
-          {"servers", r.servers}};
+          {"servers", r.servers},
+          {"ranks", r.ranks},
+          {"comm_bytes", r.comm_bytes}};
 }
 
 json to_json(const Checkpoint& r) {
@@ -141,6 +143,7 @@ std::vector<Grpo> grpo_records(const std::vector<json>& all) {
     r.sync_bytes = count(j, "sync_bytes"), r.sync_ms = num(j, "sync_ms"), r.step_ms = num(j, "step_ms");
     r.retries = int(count(j, "retries")), r.stale = int(count(j, "stale"));
     r.servers = int(count(j, "servers"));
+    r.ranks = int(j.value("ranks", 1)), r.comm_bytes = count(j, "comm_bytes");
     return r;
   });
 }

@@ -60,6 +60,8 @@ struct Grpo {
   int64_t sync_bytes = 0;
   double sync_ms = 0, step_ms = 0;
   int retries = 0, stale = 0, servers = 0;
+  int ranks = 1;           // processes training together (mpirun -np)
+  int64_t comm_bytes = 0;  // sent by this rank in this step's collectives
 };
 
 struct Checkpoint {

@@ -1,6 +1,7 @@
 #include "tandem/rl/policy_update.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <span>
 
@@ -116,6 +117,63 @@ CorrectionStats correct(std::vector<UpdateRows>& micro, const std::vector<std::v
   }
   return total;
 }
+
+// Every rank's fields added up, but for field `largest`, which keeps the largest (all >= 0).
+template <size_t N>
+std::array<double, N> over_ranks(const std::array<double, N>& mine, size_t largest,
+                                 Communicator& comm) {
+  const std::vector<double> all = comm.all_gather(mine);
+  std::array<double, N> out{};
+  for (size_t r = 0; r < all.size(); r += N)
+    for (size_t i = 0; i < N; ++i)
+      out[i] = i == largest ? std::max(out[i], all[r + i]) : out[i] + all[r + i];
+  return out;
+}
+
+// A rank's mismatch figures merged with every other's: token-weighted means (perplexities through
+// their mean log-probability), the largest gap.
+MismatchStats over_ranks(const MismatchStats& m, Communicator& comm) {
+  const double n = double(m.tokens);
+  const std::array<double, 9> mine{n,
+                                   n * m.mean_abs_prob_diff,
+                                   m.max_abs_prob_diff,
+                                   n * m.kl_k1,
+                                   n * m.kl_k3,
+                                   m.tokens ? -n * std::log(m.rollout_ppl) : 0.0,
+                                   m.tokens ? -n * std::log(m.train_ppl) : 0.0,
+                                   n * m.frac_beyond_2x,
+                                   n * m.frac_beyond_1_25x};
+  const std::array<double, 9> sum = over_ranks(mine, 2, comm);
+  MismatchStats out;
+  out.tokens = int64_t(sum[0]);
+  if (out.tokens == 0) return out;
+  const double t = sum[0];
+  out.mean_abs_prob_diff = sum[1] / t, out.max_abs_prob_diff = sum[2];
+  out.kl_k1 = sum[3] / t, out.kl_k3 = sum[4] / t;
+  out.rollout_ppl = std::exp(-sum[5] / t), out.train_ppl = std::exp(-sum[6] / t);
+  out.frac_beyond_2x = sum[7] / t, out.frac_beyond_1_25x = sum[8] / t;
+  return out;
+}
+
+// The same for the correction: counts add, the weights' mean and effective sample size through
+// their sums (sum w, sum w^2), the largest weight.
+CorrectionStats over_ranks(const CorrectionStats& c, Communicator& comm) {
+  const double kept = double(c.kept_tokens);
+  const double sum_w = c.mean_weight * kept;
+  const double sum_w2 = c.ess > 0 ? sum_w * sum_w / (kept * c.ess) : 0.0;
+  const std::array<double, 7> mine{double(c.tokens), kept, double(c.sequences),
+                                   double(c.masked_sequences), sum_w, sum_w2, c.max_weight};
+  const std::array<double, 7> sum = over_ranks(mine, 6, comm);
+  CorrectionStats out;
+  out.tokens = int64_t(sum[0]), out.kept_tokens = int64_t(sum[1]);
+  out.sequences = int(sum[2]), out.masked_sequences = int(sum[3]);
+  if (out.tokens > 0) out.masked_fraction = (sum[0] - sum[1]) / sum[0];
+  if (out.kept_tokens > 0) {
+    out.mean_weight = sum[4] / sum[1], out.max_weight = sum[6];
+    out.ess = sum[5] > 0 ? sum[4] * sum[4] / (sum[1] * sum[5]) : 0.0;
+  }
+  return out;
+}
 }  // namespace
 
 PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transformer* reference,
@@ -123,7 +181,8 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
                                 const std::vector<double>& advantages,
                                 const PolicyUpdateConfig& cfg, Communicator& comm) {
   PolicyUpdateStats out;
-  if (rows.empty()) return out;
+  // Every rank takes part in the collectives below, rows or none; no rank has any: no update.
+  if (comm.all_reduce_sum(double(rows.size())) == 0) return out;
   std::vector<UpdateRows> micro;
   for (size_t i = 0; i < rows.size(); i += cfg.micro_batch)
     micro.push_back(make_rows(rollouts,
@@ -168,14 +227,21 @@ PolicyUpdateStats policy_update(Transformer& policy, AdamW& optimizer, Transform
       policy.backward(to_dnll(res.dlogp));
       out.tokens += int64_t(logp.size());
     }
-    const double t = double(std::max<int64_t>(counted, 1));
-    out.loss = loss, out.entropy = entropy / t, out.kl = kl / t;
-    out.clip_fraction = clip / t, out.ratio = ratio / t;
+    std::array<double, 6> sums{loss, entropy, kl, clip, ratio, double(counted)};
+    comm.all_reduce_sum(sums);  // the whole update's figures, on every rank
+    const double t = std::max(sums[5], 1.0);
+    out.loss = sums[0], out.entropy = sums[1] / t, out.kl = sums[2] / t;
+    out.clip_fraction = sums[3] / t, out.ratio = sums[4] / t;
     const UpdateOutcome u = optimizer_step(policy, optimizer, comm, cfg.lr, cfg.max_grad_norm,
-                                           comm.all_reduce_sum(loss));
+                                           out.loss);
     out.grad_norm = u.grad_norm;
     out.skipped += !u.applied;
     if (e == 0 && !cfg.recompute_old && !correcting) out.mismatch = mismatch_of(micro, train);
+  }
+  if (comm.size() > 1) {
+    out.tokens = int64_t(comm.all_reduce_sum(double(out.tokens)));
+    out.mismatch = over_ranks(out.mismatch, comm);
+    out.correction = over_ranks(out.correction, comm);
   }
   return out;
 }

@@ -26,25 +26,36 @@ std::vector<Rollout> rollout(const ModelWeights& model, const Tokenizer& tok, co
   return out;
 }
 
-LevelAccuracy evaluate_level(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
-                             int level, int count, uint64_t seed, int slots,
-                             std::vector<Rollout>* keep) {
+LevelTally tally_level(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
+                       int level, int begin, int end, uint64_t seed, int slots,
+                       std::vector<Rollout>* keep) {
   std::vector<tasks::Problem> problems;
-  for (int i = 0; i < count; ++i)
+  for (int i = begin; i < end; ++i)
     problems.push_back(task.sample(level, tasks::Split::Heldout, seed, uint64_t(i)));
   RolloutConfig cfg;
   cfg.slots = slots;
   cfg.generation.max_new_tokens = model.config().max_position_embeddings;
   const auto rollouts = rollout(model, tok, task, problems, cfg);
-  LevelAccuracy acc{level, count};
+  LevelTally t;
   for (const Rollout& r : rollouts) {
-    acc.accuracy += r.score.correct;
-    acc.format_rate += r.score.well_formed;
-    acc.mean_tokens += double(r.completion.tokens.size());
+    t.correct += r.score.correct;
+    t.formed += r.score.well_formed;
+    t.tokens += double(r.completion.tokens.size());
   }
-  if (count > 0) acc.accuracy /= count, acc.format_rate /= count, acc.mean_tokens /= count;
   if (keep) *keep = rollouts;
+  return t;
+}
+
+LevelAccuracy accuracy_of(int level, int count, const LevelTally& t) {
+  LevelAccuracy acc{level, count, t.correct, t.formed, t.tokens};
+  if (count > 0) acc.accuracy /= count, acc.format_rate /= count, acc.mean_tokens /= count;
   return acc;
+}
+
+LevelAccuracy evaluate_level(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
+                             int level, int count, uint64_t seed, int slots,
+                             std::vector<Rollout>* keep) {
+  return accuracy_of(level, count, tally_level(model, tok, task, level, 0, count, seed, slots, keep));
 }
 
 }  // namespace tandem

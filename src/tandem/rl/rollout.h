@@ -46,4 +46,14 @@ LevelAccuracy evaluate_level(const ModelWeights& model, const Tokenizer& tok, co
                              int level, int count, uint64_t seed, int slots = 64,
                              std::vector<Rollout>* keep = nullptr);
 
+// The sums evaluate_level divides, over the held-out problems [begin, end): ranks each take a
+// range, add their tallies and divide once (accuracy_of), getting what one process gets.
+struct LevelTally {
+  double correct = 0, formed = 0, tokens = 0;
+};
+LevelTally tally_level(const ModelWeights& model, const Tokenizer& tok, const tasks::Task& task,
+                       int level, int begin, int end, uint64_t seed, int slots = 64,
+                       std::vector<Rollout>* keep = nullptr);
+LevelAccuracy accuracy_of(int level, int count, const LevelTally& t);
+
 }  // namespace tandem

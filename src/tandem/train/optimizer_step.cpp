@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "tandem/core/error.h"
+
 namespace tandem {
 
 namespace {
@@ -27,16 +29,18 @@ double sharded_sum_squares(Backend& be, const float* grads, const Shards& shards
 }  // namespace
 
 UpdateOutcome optimizer_step(Transformer& model, AdamW& optimizer, Communicator& comm, float lr,
-                             float max_grad_norm, double loss) {
+                             float max_grad_norm, double loss, bool summing) {
   Backend& be = model.backend();
   const size_t n = size_t(model.layout().total);
   GradNorm clip{};
+  TANDEM_CHECK(!(summing && optimizer.sharded()), "[optimizer_step] a sharded step sums its own gradients");
   if (optimizer.sharded()) {
     const Shards& shards = optimizer.shards();
     comm.reduce_scatter_sum(be, model.grads(), shards);
     clip = clip_of(sharded_sum_squares(be, model.grads(), shards, comm.rank(), comm), max_grad_norm);
   } else {
-    comm.all_reduce_sum(be, model.grads(), n);
+    if (summing) comm.finish_sums();
+    else comm.all_reduce_sum(be, model.grads(), n);
     clip = clip_grad_norm(be, model.grads(), int64_t(n), max_grad_norm);
   }
   UpdateOutcome out{clip.norm, false};

@@ -17,7 +17,9 @@ struct UpdateOutcome {
 };
 
 // `loss` is the step's loss as summed over ranks by the caller (only its finiteness matters).
+// `summing`: the caller has started the gradients' sum in pieces (Communicator::start_sum, while
+// backward ran); it is finished here instead of summing the whole slab.
 UpdateOutcome optimizer_step(Transformer& model, AdamW& optimizer, Communicator& comm, float lr,
-                             float max_grad_norm, double loss);
+                             float max_grad_norm, double loss, bool summing = false);
 
 }  // namespace tandem

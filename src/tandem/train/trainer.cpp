@@ -30,6 +30,10 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
   const size_t n_params = size_t(model_.layout().total);
   const bool ordered = be.batch_invariant() && micro_batches.size() > 1;
   if (ordered && sum_.bytes() == 0) sum_ = DeviceBuffer(be, n_params * sizeof(float));
+  const bool overlap = cfg_.overlap && comm_.size() > 1 && !opt_.sharded() && !ordered && !inject_nan_;
+  const Transformer::GradsReady start_sum = [&](int64_t begin, int64_t end) {
+    comm_.start_sum(be, model_.grads() + begin, size_t(end - begin));
+  };
   model_.zero_grads();
   double loss_sum = 0;
   for (size_t m = 0; m < micro_batches.size(); ++m) {
@@ -45,7 +49,8 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
       dnll_[i] = b.targets[i] >= 0 ? weight : 0.0f;
     }
     loss_sum += part;
-    model_.backward(dnll_);
+    const bool last = m + 1 == micro_batches.size();
+    model_.backward(dnll_, overlap && last ? start_sum : Transformer::GradsReady());
     if (ordered && m == 0) be.copy(sum_.as<float>(), model_.grads(), n_params * sizeof(float));
     if (ordered && m > 0) be.add(sum_.as<float>(), model_.grads(), n_params);
     stats.tokens += int64_t(n);
@@ -61,7 +66,7 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
   stats.lr = cfg_.lr.at(steps_done_);
   ++steps_done_;
   const UpdateOutcome u =
-      optimizer_step(model_, opt_, comm_, stats.lr, cfg_.max_grad_norm, stats.loss);
+      optimizer_step(model_, opt_, comm_, stats.lr, cfg_.max_grad_norm, stats.loss, overlap);
   stats.grad_norm = u.grad_norm;
   stats.skipped = !u.applied;
   return stats;

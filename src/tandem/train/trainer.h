@@ -20,6 +20,9 @@ struct TrainConfig {
   AdamWConfig adamw;
   float max_grad_norm = 1.0f;  // <= 0 disables clipping
   bool shard_optimizer = false;  // ZeRO-1 over the ranks (adamw.h); one rank: no effect
+  // Several ranks, optimizer not sharded: the last micro-batch's backward hands each finished
+  // bucket of gradients (a block's) to the communicator, which sums it while backward goes on.
+  bool overlap = true;
 };
 
 struct StepStats {
