@@ -129,6 +129,10 @@ expect 0 "resuming from .*sigint/checkpoints/step-" -- "$tandem" train --resume 
 expect 2 "runs in one process; under mpirun only .tandem train., .grpo. and .demo." -- \
   env OMPI_COMM_WORLD_SIZE=2 "$tandem" eval "$work/run/model"
 expect 2 "runs in one process" -- env OMPI_COMM_WORLD_SIZE=2 "$tandem" serve "$work/run/model"
+# --threads: the kernels' thread count, given before or after the command; 0 is refused.
+expect 0 "add-sub-2d" -- "$tandem" eval "$work/run/model" --levels 1 --problems 2 --threads 1
+expect 0 "add-sub-2d" -- "$tandem" --threads 2 eval "$work/run/model" --levels 1 --problems 2
+expect 2 "--threads" -- "$tandem" --threads 0 version
 expect 1 "--checkpoint-every \(10\) must be a multiple of --diloco-steps" -- "$tandem" train --diloco-steps 3 --checkpoint-every 10 \
   --out "$work/diloco"
 expect 1 "--diloco-steps and --zero do not combine" -- "$tandem" train --diloco-steps 5 --zero 1 \

@@ -215,4 +215,8 @@ std::vector<std::string> available_backends();
 // Every known name for help texts, built or not: "cpu or cuda".
 std::string backend_choices();
 
+// The CPU kernels' thread count for this process (the command line's --threads; OMP_NUM_THREADS
+// is read too): call before the first backend is made.
+void set_cpu_threads(int threads);
+
 }  // namespace tandem

@@ -1,6 +1,7 @@
 // tandem: one binary, one subcommand per file in this folder (see commands.h).
 #include <cstdio>
 
+#include "tandem/backend/backend.h"
 #include "tandem/cli/commands.h"
 #include "tandem/cli/flags.h"
 #include "tandem/comm/world.h"
@@ -12,6 +13,11 @@ int main(int argc, char** argv) {
   // Options from a file: one [section] per command (e.g. [demo] then `steps = 800`); flags on the
   // command line win. Subcommands fall through so `tandem demo --config run.toml` works.
   app.set_config("--config", "", "Read options from a TOML/INI file, a [command] section each");
+  app.add_option_function<int>(
+         "--threads", [](int n) { tandem::set_cpu_threads(n); },
+         "CPU kernel threads (default: every core this process may use, or OMP_NUM_THREADS)")
+      ->check(CLI::PositiveNumber)
+      ->trigger_on_parse();
   tandem::cli::add_demo_command(app);
   tandem::cli::add_train_command(app);
   tandem::cli::add_grpo_command(app);

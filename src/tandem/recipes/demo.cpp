@@ -121,8 +121,13 @@ void DemoRun::run() {
     for (const LevelReport& l : summary.levels) summary.before.push_back(l.accuracy);
     summary.levels = evaluate(rl.model_dir, "grpo", rl.steps_done);
     summary.before_label = "after SFT", summary.after_label = "after GRPO";
+    // The held-out chart runs from the supervised model (step 0) to the final one.
+    std::vector<HeldoutPoint> bounds;
+    for (const LevelAccuracy& a : summary.before) bounds.push_back({a.level, 0.0, a.accuracy});
+    for (const LevelReport& l : summary.levels)
+      bounds.push_back({l.accuracy.level, double(rl.steps_done), l.accuracy.accuracy});
     if (comm_.leader())  // the charts are files
-      summary.appendix = "\n## GRPO curves\n\n" + write_grpo_charts(g.out_dir, "grpo/");
+      summary.appendix = "\n## GRPO curves\n\n" + write_grpo_charts(g.out_dir, "grpo/", bounds);
   }
   if (!comm_.leader()) return;
   write_run_report(sft_cfg.out_dir, summary);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -56,7 +57,8 @@ LevelEvals grpo_evals(const std::vector<nlohmann::json>& all) {
 }
 }  // namespace
 
-std::string write_grpo_charts(const std::string& dir, const std::string& link_prefix) {
+std::string write_grpo_charts(const std::string& dir, const std::string& link_prefix,
+                              const std::vector<HeldoutPoint>& bounds) {
   const auto all = read_metrics(dir + "/metrics.jsonl");
   const std::vector<records::Grpo> steps = records::grpo_records(all);
   using G = records::Grpo;
@@ -83,7 +85,11 @@ std::string write_grpo_charts(const std::string& dir, const std::string& link_pr
        series_of(steps, {{&G::rollout_tokens_per_s, "rollout (decode)"},
                          {&G::update_tokens_per_s, "update (fwd+bwd)"}})}};
   std::vector<Series> heldout;
-  for (const auto& [level, points] : grpo_evals(all).by_level) {
+  auto by_level = grpo_evals(all).by_level;
+  for (const HeldoutPoint& p : bounds) by_level[p.level].emplace_back(p.step, p.accuracy);
+  for (auto& [level, points] : by_level) {
+    std::stable_sort(points.begin(), points.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     Series s{fmt::format("level {}", level), {}, {}};
     for (const auto& [step, acc] : points) s.x.push_back(step), s.y.push_back(acc);
     heldout.push_back(std::move(s));

@@ -39,7 +39,7 @@ struct SftConfig {
   float max_grad_norm = 1.0f;
   std::vector<int> levels = {1, 2, 3, 4};             // training mix
   std::vector<double> level_weights = {1, 1, 1, 1};   // relative share of each level
-  int eval_every = 500;             // steps between held-out evaluations (0: none)
+  int eval_every = 250;             // steps between held-out evaluations (0: none): a curve
   int eval_problems = 100;          // per level, during training
   int checkpoint_every = 500;       // steps between checkpoints (0: none)
   int log_every = 10;

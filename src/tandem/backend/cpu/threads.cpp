@@ -1,5 +1,7 @@
 #include "tandem/backend/cpu/threads.h"
 
+#include "tandem/backend/backend.h"
+
 #include <cblas.h>
 #include <omp.h>
 
@@ -31,3 +33,12 @@ int num_threads() {
 }
 
 }  // namespace tandem::cpu
+
+namespace tandem {
+
+void set_cpu_threads(int threads) {
+  omp_set_num_threads(threads);
+  cpu::g_threads = threads;
+}
+
+}  // namespace tandem
