@@ -3,21 +3,9 @@
 set -uo pipefail
 tandem=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../support/cli_expect.sh"
 
-# expect CODE PATTERN -- command...: exit code and a pattern in stderr+stdout.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [[ $rc -ne $code ]]; then fail "$* -> exit $rc, expected $code: $out"; return; fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then fail "$* -> output lacks /$pattern/: $out"; return; fi
-  pass "$* (exit $rc)"
-}
-
-for cmd in demo train eval generate grpo version tokenize train-tokenizer export import; do
+for cmd in demo train eval generate grpo version tokenize train-tokenizer export import task-data label; do
   expect 0 "Usage|usage" -- "$tandem" "$cmd" --help
 done
 expect 2 "not expected|Unrecognized|unknown|extra" -- "$tandem" demo --no-such-flag
@@ -106,7 +94,7 @@ expect 2 "type" -- "$tandem" export "$work/run/model" --format gguf --type q2_k 
 # Ctrl-C during training: finishes the step, writes the checkpoint, exits 0.
 "$tandem" demo --steps 100000 --eval-every 0 --checkpoint-every 0 --out "$work/sigint" >"$work/sigint.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q "train \[" "$work/sigint.log" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 300); do grep -q "train \[" "$work/sigint.log" 2>/dev/null && break; sleep 0.2; done
 kill -INT $pid; wait $pid; rc=$?
 if [[ $rc -eq 0 && -s "$work/sigint/model/model.safetensors" && -s "$work/sigint/model/trainer_state.json" ]] &&
    grep -q "stopped after" "$work/sigint.log"; then

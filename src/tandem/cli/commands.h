@@ -37,5 +37,7 @@ void add_tokenize_command(CLI::App& app);
 void add_train_tokenizer_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+void add_task_data_command(CLI::App& app);
+void add_label_command(CLI::App& app);
 
 }  // namespace tandem::cli

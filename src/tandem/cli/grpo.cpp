@@ -20,6 +20,24 @@ void add_run_flags(CLI::App* cmd, GrpoRunConfig* c) {
       ->required();
   cmd->add_option("--out", c->out_dir, "Run directory")->capture_default_str();
   cmd->add_option("--task", c->task, "arithmetic or countdown")->capture_default_str();
+  cmd->add_option("--data", c->data,
+                  "Your problems instead of the task's: JSONL of {\"prompt\", \"answer\", "
+                  "\"level\"} records (docs/data.md)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--verifier", c->verifier.kind,
+                  "How --data answers are judged: exact, numeric, regex or cmd")
+      ->capture_default_str()->check(CLI::IsMember({"exact", "numeric", "regex", "cmd"}));
+  cmd->add_option("--verifier-cmd", c->verifier.command,
+                  "Program judging each completion (sh -c): a JSON line {prompt, answer, "
+                  "completion, level} on stdin, a reward on stdout; implies --verifier cmd");
+  cmd->add_option("--verifier-timeout", c->verifier.timeout_s,
+                  "Seconds per completion before the program is killed (reward 0)")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--tolerance", c->verifier.tolerance, "numeric verifier: allowed difference")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--heldout-fraction", c->heldout_fraction,
+                  "Share of the --data problems kept for evaluation (by prompt hash)")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--backend", c->backend, "Device backend: " + backend_choices())
       ->capture_default_str();
   cmd->add_option("--seed", c->seed, "Seed for prompts and sampling")->capture_default_str();
@@ -130,7 +148,9 @@ void add_grpo_command(CLI::App& app) {
   add_objective_flags(cmd, c.get(), eps_high.get());
   add_evaluation_flags(cmd, c.get());
   add_split_flags(cmd, c.get(), correction.get());
-  cmd->callback([c, eps_high, correction] {
+  cmd->callback([c, eps_high, correction, cmd] {
+    if (!c->verifier.command.empty()) c->verifier.kind = "cmd";
+    if (!c->data.empty() && cmd->count("--levels") == 0) c->levels.clear();  // every level
     if (*eps_high >= 0) c->objective.epsilon_high = *eps_high;
     c->correction.mode = parse_rollout_correction(*correction);
     // Under mpirun (docs/distributed.md) every rank works; rank 0 alone shows and writes.

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   tandem::cli::add_train_tokenizer_command(app);
   tandem::cli::add_export_command(app);
   tandem::cli::add_import_command(app);
+  tandem::cli::add_task_data_command(app);
+  tandem::cli::add_label_command(app);
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->fallthrough();
     // Under mpirun every rank runs the command: only those written for it may run that way.

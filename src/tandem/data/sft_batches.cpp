@@ -23,36 +23,40 @@ int pick_level(const SftMix& mix, uint64_t seed, uint64_t index) {
 }
 }  // namespace
 
-Batch sft_batch(const tasks::Task& task, const Tokenizer& tok, const SftMix& mix, uint64_t seed,
-                int64_t batch_index, int B) {
-  return sft_batch(task, tok, mix, seed, batch_index, B, 0, B);
+TaskExamples::TaskExamples(const tasks::Task& task, const Tokenizer& tok, SftMix mix, uint64_t seed)
+    : task_(task), tok_(tok), mix_(std::move(mix)), seed_(seed) {
+  TANDEM_CHECK(!mix_.levels.empty() && mix_.levels.size() == mix_.weights.size(),
+               "[sft] level mix needs one weight per level");
 }
 
-Batch sft_batch(const tasks::Task& task, const Tokenizer& tok, const SftMix& mix, uint64_t seed,
-                int64_t batch_index, int B, int first_row, int n_rows) {
-  TANDEM_CHECK(!mix.levels.empty() && mix.levels.size() == mix.weights.size(),
-               "[sft] level mix needs one weight per level");
-  TANDEM_CHECK(first_row >= 0 && n_rows > 0 && first_row + n_rows <= B,
-               "[sft] rows {}..{} are not in a batch of {}", first_row, first_row + n_rows - 1, B);
-  std::vector<ChatExample> rows;
-  size_t T = 0;
-  for (int r = 0; r < n_rows; ++r) {
-    const uint64_t index = uint64_t(batch_index) * B + first_row + r;
-    const int level = pick_level(mix, seed, index);
-    rows.push_back(chat_example(tok, task.sample(level, tasks::Split::Train, seed, index)));
-    T = std::max(T, rows.back().tokens.size() - 1);  // inputs drop the last token
-  }
-  const int32_t pad = tok.find_token("<|endoftext|>");
-  Batch batch{n_rows, int(T), std::vector<int32_t>(n_rows * T, std::max(pad, 0)),
-              std::vector<int32_t>(n_rows * T, -1)};
-  for (int r = 0; r < n_rows; ++r) {
-    const auto& ex = rows[r];
+tasks::Problem TaskExamples::problem(uint64_t row, tasks::Split split) const {
+  return task_.sample(pick_level(mix_, seed_, row), split, seed_, row);
+}
+
+Example TaskExamples::example(uint64_t row) const { return chat_example(tok_, problem(row)); }
+
+Batch pad_batch(const std::vector<Example>& rows, int32_t pad) {
+  size_t T = 1;
+  for (const Example& ex : rows) T = std::max(T, ex.tokens.size() - std::min<size_t>(ex.tokens.size(), 1));
+  const int n = int(rows.size());
+  Batch batch{n, int(T), std::vector<int32_t>(n * T, std::max(pad, 0)), std::vector<int32_t>(n * T, -1)};
+  for (int r = 0; r < n; ++r) {
+    const Example& ex = rows[r];
     for (size_t t = 0; t + 1 < ex.tokens.size(); ++t) {
       batch.ids[r * T + t] = ex.tokens[t];
-      if (t + 1 >= ex.loss_from) batch.targets[r * T + t] = ex.tokens[t + 1];
+      if (ex.loss[t + 1]) batch.targets[r * T + t] = ex.tokens[t + 1];
     }
   }
   return batch;
+}
+
+Batch sft_batch(const ExampleSource& source, int32_t pad, int64_t batch_index, int B, int first_row,
+                int n_rows) {
+  TANDEM_CHECK(first_row >= 0 && n_rows > 0 && first_row + n_rows <= B,
+               "[sft] rows {}..{} are not in a batch of {}", first_row, first_row + n_rows - 1, B);
+  std::vector<Example> rows;
+  for (int r = 0; r < n_rows; ++r) rows.push_back(source.example(uint64_t(batch_index) * B + first_row + r));
+  return pad_batch(rows, pad);
 }
 
 }  // namespace tandem

@@ -37,15 +37,21 @@ constexpr const char* kReferenceFile = "reference.safetensors";
 
 // Step `step`'s prompts: each drawn G times, so the G samples form one group.
 std::vector<tasks::Problem> step_problems(const tasks::Task& task, const GrpoRunConfig& cfg,
-                                          int64_t step) {
+                                          const std::vector<int>& levels, int64_t step) {
   std::vector<tasks::Problem> problems;
   for (int i = 0; i < cfg.prompts; ++i) {
     const uint64_t index = uint64_t(step) * cfg.prompts + i;
-    const int level = cfg.levels[index % cfg.levels.size()];
+    const int level = levels[index % levels.size()];
     const auto p = task.sample(level, tasks::Split::Train, cfg.seed + 1000003, index);
     for (int g = 0; g < cfg.group_size; ++g) problems.push_back(p);
   }
   return problems;
+}
+
+// The task's problems, or the user's file judged by the chosen verifier.
+std::unique_ptr<tasks::Task> grpo_task(const GrpoRunConfig& cfg) {
+  if (cfg.data.empty()) return tasks::make_task(cfg.task);
+  return std::make_unique<tasks::ProblemFileTask>(cfg.data, cfg.verifier, cfg.heldout_fraction);
 }
 
 struct RolloutSummary {
@@ -97,6 +103,7 @@ class GrpoRun {
   void write_state(const std::string& dir, int64_t step);
   void evaluate(int64_t step, int problems);
   void step_once(int64_t step);
+  int report_verifier_failures(const std::vector<Rollout>& rollouts, int64_t step);
   Communicator& wire() { return device_comm_ ? *device_comm_ : comm_; }  // the gradients' way
 
   const GrpoRunConfig& cfg_;
@@ -105,6 +112,7 @@ class GrpoRun {
   Communicator& comm_;
   std::unique_ptr<Communicator> device_comm_;  // NCCL under mpirun with the CUDA backend
   std::unique_ptr<tasks::Task> task_;
+  std::vector<int> levels_;  // prompts' levels (cfg.levels, or every level of the task)
   Loaded<Transformer> lm_;
   std::unique_ptr<Transformer> reference_;  // frozen copy for the KL penalty (beta > 0)
   std::unique_ptr<Trainer> trainer_;
@@ -117,11 +125,18 @@ class GrpoRun {
 
 GrpoRun::GrpoRun(const GrpoRunConfig& cfg, MetricsLog& metrics, Reporter& reporter,
                  Communicator& comm)
-    : cfg_(cfg), metrics_(metrics), rep_(reporter), comm_(comm), task_(tasks::make_task(cfg.task)),
+    : cfg_(cfg), metrics_(metrics), rep_(reporter), comm_(comm),
+      task_(grpo_task(cfg)), levels_(cfg.levels),
       checkpoints_(cfg.out_dir + "/checkpoints", cfg.keep_last) {
   if (cfg.init_from.empty()) config_fail("GRPO starts from a model: set `init_from`");
   if (cfg.group_size < 2) config_fail("`group_size` must be at least 2, got {}", cfg.group_size);
-  check_levels(*task_, cfg.levels, "levels");
+  if (levels_.empty())  // every level that has problems to train on
+    for (int l = 1; l <= task_->num_levels(); ++l)
+      if (task_->count(l, tasks::Split::Train) > 0) levels_.push_back(l);
+  check_levels(*task_, levels_, "levels");
+  for (int l : levels_)
+    if (task_->count(l, tasks::Split::Train) == 0)
+      config_fail("{}: no training problems at level {} (`levels`)", task_->name(), l);
   if (cfg.prompts % comm.size() != 0)
     config_fail("`prompts` ({}) must split evenly over the {} ranks", cfg.prompts, comm.size());
   if (!cfg.rollout_servers.empty() && comm.size() > 1)
@@ -205,9 +220,50 @@ void GrpoRun::resume() {
 }
 
 void GrpoRun::evaluate(int64_t step, int problems) {
+  // A file's held-out problems are finite: evaluate the levels that have some, each problem once.
+  std::vector<int> levels;
+  bool finite = false;
+  for (int l = 1; l <= task_->num_levels(); ++l) {
+    const uint64_t n = task_->count(l, tasks::Split::Heldout);
+    finite = finite || n != UINT64_MAX;
+    if (n == 0) continue;
+    levels.push_back(l);
+    problems = int(std::min<uint64_t>(uint64_t(problems), n));
+  }
+  if (levels.empty()) problems = 0;
+  if (problems == 0) {
+    if (step == 0) rep_.note(fmt::format("{}: no held-out problems to evaluate on (`heldout_fraction`)",
+                                         task_->name()));
+    return;
+  }
   EvalPlan plan;
   plan.phase = "grpo", plan.step = step, plan.problems = problems, plan.seed = cfg_.eval_seed;
+  if (finite) plan.levels = levels;
   evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_, comm_);
+}
+
+// A verifier that failed (an outside program that hung, crashed or answered garbage) gave reward 0
+// and the run goes on; each step's failures over all ranks are counted, and this rank's reasons
+// logged (with a count and a prompt each). Returns the count.
+int GrpoRun::report_verifier_failures(const std::vector<Rollout>& rollouts, int64_t step) {
+  int mine = 0;
+  nlohmann::json reasons = nlohmann::json::object();  // this rank's: reason -> count, a prompt
+  for (const Rollout& r : rollouts) {
+    if (!r.score.verifier_failed) continue;
+    ++mine;
+    nlohmann::json& e = reasons[r.score.reason];
+    if (e.is_null()) e = {{"count", 0}, {"prompt", r.problem.prompt}};
+    e["count"] = e["count"].get<int>() + 1;
+  }
+  const int all = int(comm_.all_reduce_sum(double(mine)));
+  if (all == 0) return 0;
+  metrics_.write(records::Event{"verifier_failed", step, {{"count", all}, {"reasons", reasons}}});
+  std::string shown;
+  for (const auto& [reason, e] : reasons.items())
+    shown += fmt::format("{}{} x{}", shown.empty() ? "" : "; ", reason, e["count"].get<int>());
+  rep_.note(fmt::format("step {}: the verifier failed on {} completion(s), reward 0 ({})", step, all,
+                        shown.empty() ? "on other ranks" : shown));
+  return all;
 }
 
 // Rollouts -> rewards and advantages -> policy update -> one Grpo record.
@@ -215,7 +271,7 @@ void GrpoRun::step_once(int64_t step) {
   Transformer& model = *lm_.model;
   // 1. Rollouts: G samples of each prompt, each completion its own RNG sequence (numbered over
   // the whole step, so a rank samples exactly what one process samples for its prompts).
-  const auto all_problems = step_problems(*task_, cfg_, step);
+  const auto all_problems = step_problems(*task_, cfg_, levels_, step);
   const size_t share = all_problems.size() / size_t(comm_.size());
   const size_t mine = share * size_t(comm_.rank());  // this rank's first completion
   const std::vector<tasks::Problem> problems(all_problems.begin() + ptrdiff_t(mine),
@@ -238,6 +294,7 @@ void GrpoRun::step_once(int64_t step) {
     rollouts = rollout(model, lm_.tokenizer, *task_, problems, rc, first_sequence);
   }
   const double rollout_s = seconds_since(t0);
+  const int verifier_failures = report_verifier_failures(rollouts, step + 1);
   // 2. Rewards and advantages over the whole step (a batch-wide std needs every group); each rank
   // keeps its own rows. Dynamic sampling keeps the groups whose rewards differ.
   const RolloutSummary rs = summarize(rollouts, comm_);
@@ -289,6 +346,7 @@ void GrpoRun::step_once(int64_t step) {
   r.step_ms = 1000 * seconds_since(t0);
   r.ranks = comm_.size();
   r.comm_bytes = int64_t(wire().traffic().bytes_sent - before.bytes_sent);
+  r.verifier_failures = verifier_failures;
   metrics_.write(r);
   if (us.skipped > 0)
     rep_.note(fmt::format("step {}: non-finite loss or gradient, {} update(s) skipped", step + 1,

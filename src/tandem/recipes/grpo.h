@@ -13,6 +13,7 @@
 
 #include "tandem/comm/communicator.h"
 #include "tandem/core/reporter.h"
+#include "tandem/data/tasks/problem_file.h"
 #include "tandem/report/metrics_log.h"
 #include "tandem/rl/advantages.h"
 #include "tandem/rl/grpo_loss.h"
@@ -27,7 +28,14 @@ struct GrpoRunConfig {
   std::string backend = "cpu";
   uint64_t seed = 1;                // prompts and samples
   uint64_t eval_seed = 1;           // which held-out problems: the same set whatever --seed
-  std::vector<int> levels = {3};    // levels prompts are drawn from (3: the demo model's 20-80% level)
+  std::vector<int> levels = {3};    // levels prompts are drawn from (3: the demo model's 20-80% level;
+                                    // empty: every level of the task)
+  // The user's problems instead of the task's (docs/data.md): a JSONL file of {"prompt",
+  // "answer", "level"} records, judged by `verifier`; `heldout_fraction` of them (by prompt hash)
+  // are kept for the evaluations.
+  std::string data;
+  tasks::VerifierSpec verifier;
+  double heldout_fraction = 0.1;
   int64_t steps = 60;               // rollout batches (docs/grpo.md: level 3 +20, longer forgets)
   int prompts = 64;                 // prompts per step
   int group_size = 8;               // G completions per prompt

@@ -47,6 +47,14 @@ void save_tokenizer(const Tokenizer& tok, const std::string& dir) {
   tok.save_config(dir + "/tokenizer_config.json");
 }
 
+Tokenizer load_tokenizer(const std::string& path) {
+  const std::string file =
+      std::filesystem::is_directory(path) ? path + "/tokenizer.json" : path;
+  TANDEM_CHECK(std::filesystem::exists(file), "{}: missing: expected a tokenizer.json (or a folder "
+               "holding one)", file);
+  return Tokenizer::load(file);
+}
+
 Tokenizer demo_tokenizer() {
   Tokenizer tok = Tokenizer::bytes_only(chat_special_tokens());
   tok.set_roles({.bos = "", .eos = "<|im_end|>", .pad = "<|endoftext|>", .unk = ""});

@@ -25,6 +25,8 @@ using LoadedModel = Loaded<ModelWeights>;
 LoadedModel load_model(const std::string& dir, const std::string& backend = "cpu");
 Loaded<Transformer> load_trainable(const std::string& dir, const std::string& backend = "cpu");
 void save_tokenizer(const Tokenizer& tok, const std::string& dir);
+// tokenizer.json, given as the file or a folder holding it (and its tokenizer_config.json).
+Tokenizer load_tokenizer(const std::string& path);
 // The chat vocabulary of the demo models: 256 byte tokens plus chat_special_tokens().
 Tokenizer demo_tokenizer();
 

@@ -10,14 +10,20 @@
 
 namespace tandem {
 
-namespace {
-void write_charts(const std::string& dir) {
+void write_training_charts(const std::string& dir) {
   const auto all = read_metrics(dir + "/metrics.jsonl");
   Series loss{"train loss", {}, {}};
   for (const records::Train& r : records::train_records(all)) {
     loss.x.push_back(double(r.step));
     loss.y.push_back(r.loss);
   }
+  Series val{"validation loss", {}, {}};
+  for (const records::Validation& r : records::validation_records(all)) {
+    val.x.push_back(double(r.step));
+    val.y.push_back(r.loss);
+  }
+  std::vector<Series> losses{loss};
+  if (!val.x.empty()) losses.push_back(val);
   std::map<int, Series> acc;
   for (const records::Eval& r : records::eval_records(all)) {
     if (r.phase != "sft") continue;  // GRPO has its own charts
@@ -29,7 +35,8 @@ void write_charts(const std::string& dir) {
   write_file_atomic(dir + "/loss.svg",
                     svg_line_chart({"Training loss", "step", "mean NLL per target token (log)",
                                     true, std::nullopt, std::nullopt},
-                                   {loss}));
+                                   losses));
+  if (acc.empty()) return;  // a run on the user's data without a task to evaluate
   std::vector<Series> acc_series;
   for (auto& [level, s] : acc) acc_series.push_back(s);
   write_file_atomic(dir + "/accuracy.svg",
@@ -38,11 +45,13 @@ void write_charts(const std::string& dir) {
                                    acc_series));
 }
 
+namespace {
+
 std::string fence(const std::string& text) { return "```\n" + text + "\n```\n"; }
 }  // namespace
 
 void write_run_report(const std::string& dir, const RunSummary& s) {
-  write_charts(dir);
+  write_training_charts(dir);
   std::string md = fmt::format("# {}\n\n", s.title);
   if (!s.command.empty()) md += fmt::format("Reproduce: `{}`\n\n", s.command);
   for (const auto& f : s.facts) md += "- " + f + "\n";

@@ -26,7 +26,10 @@ struct RunSummary {
   std::string appendix;  // markdown added at the end (e.g. the GRPO curves)
 };
 
-// Writes out_dir/loss.svg, out_dir/accuracy.svg and out_dir/report.md.
+// From out_dir/metrics.jsonl: loss.svg (training loss, and validation loss when recorded) and
+// accuracy.svg (held-out accuracy per level, when evaluated).
+void write_training_charts(const std::string& out_dir);
+// Writes those charts and out_dir/report.md.
 void write_run_report(const std::string& out_dir, const RunSummary& summary);
 
 }  // namespace tandem

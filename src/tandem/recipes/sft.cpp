@@ -13,12 +13,14 @@
 #include "tandem/core/progress.h"
 #include "tandem/core/reporter.h"
 #include "tandem/core/signals.h"
+#include "tandem/data/dataset.h"
 #include "tandem/data/sft_batches.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/io/model_files.h"
 #include "tandem/model/presets.h"
 #include "tandem/recipes/evaluation.h"
 #include "tandem/recipes/model_dir.h"
+#include "tandem/recipes/report.h"
 #include "tandem/recipes/run_start.h"
 #include "tandem/recipes/sft_state.h"
 #include "tandem/train/checkpoint.h"
@@ -53,6 +55,8 @@ class SftRun {
   void periodic_checkpoint(int64_t step);
   std::string save(int64_t step);
   void log_eval(int64_t step);
+  records::Validation validation_loss(int64_t step, Communicator& comm);
+  void open_data();
   std::vector<Batch> my_micro_batches(int64_t b) const;
   Communicator& wire() { return device_comm_ ? *device_comm_ : comm_; }  // the gradients' way
   DilocoConfig diloco() const { return {cfg_.diloco_steps, cfg_.outer_lr, cfg_.outer_momentum}; }
@@ -74,8 +78,10 @@ class SftRun {
   Communicator& comm_;
   std::unique_ptr<Communicator> device_comm_;  // the gradients' transport, when not comm_
   int micro_ = 0;  // problems per micro-batch
-  std::unique_ptr<tasks::Task> task_;
-  SftMix mix_;
+  std::unique_ptr<tasks::Task> task_;  // trained on (no `data`) and evaluated; may be null
+  std::unique_ptr<ExampleSource> source_;  // the rows: the task's problems or the user's data
+  const Dataset* dataset_ = nullptr;       // source_, when it is the user's data
+  int32_t pad_ = 0;
   Loaded<Transformer> lm_;
   std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<OuterStep> outer_;  // DiLoCo
@@ -90,8 +96,8 @@ class SftRun {
 };
 
 SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Communicator& comm)
-    : cfg_(cfg), metrics_(metrics), rep_(reporter), comm_(comm), task_(tasks::make_task(cfg.task)),
-      mix_{cfg.levels, cfg.level_weights}, ckpts_(cfg.out_dir + "/checkpoints", cfg.keep_last),
+    : cfg_(cfg), metrics_(metrics), rep_(reporter), comm_(comm),
+      task_(cfg.task.empty() ? nullptr : tasks::make_task(cfg.task)), ckpts_(cfg.out_dir + "/checkpoints", cfg.keep_last),
       st_(cfg.spike) {
   if (cfg.levels.size() != cfg.level_weights.size())
     config_fail("`level_weights` needs one weight per entry of `levels` ({}), got {}",
@@ -119,17 +125,22 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
       config_fail("`outer_momentum` must be in [0, 1), got {}", cfg.outer_momentum);
   }
   if (cfg.max_failures <= 0) config_fail("`max_failures` must be positive, got {}", cfg.max_failures);
-  check_levels(*task_, cfg.levels, "levels");
+  if (!task_ && cfg.data.empty()) config_fail("nothing to train on: give `task` or `data`");
+  if (task_) check_levels(*task_, cfg.levels, "levels");
+  if (!cfg.init_from.empty() && !cfg.tokenizer.empty())
+    config_fail("`tokenizer` is for a new model; `init_from` brings its own ({})", cfg.init_from);
   if (!cfg.init_from.empty()) {
     lm_ = load_trainable(cfg.init_from, cfg.backend);
   } else {
     lm_.backend = make_backend(cfg.backend);
-    lm_.tokenizer = demo_tokenizer();
+    lm_.tokenizer = cfg.tokenizer.empty() ? demo_tokenizer() : load_tokenizer(cfg.tokenizer);
     lm_.model = std::make_unique<Transformer>(*lm_.backend,
                                               model_preset(cfg.preset, lm_.tokenizer.vocab_size()));
     lm_.model->init_random(cfg.seed);
   }
   if (cfg.deterministic) lm_.backend->set_batch_invariant(true);
+  pad_ = std::max(lm_.tokenizer.find_token("<|endoftext|>"), 0);
+  open_data();
   TrainConfig tc;
   tc.lr = {cfg.lr, cfg.min_lr, cfg.warmup, cfg.steps};
   tc.adamw.weight_decay = cfg.weight_decay;
@@ -148,6 +159,55 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
                 "own loss, and a rollback must be taken by all");
     }
   }
+}
+
+void SftRun::open_data() {
+  if (cfg_.data.empty()) {
+    source_ = std::make_unique<TaskExamples>(*task_, lm_.tokenizer,
+                                             SftMix{cfg_.levels, cfg_.level_weights}, cfg_.seed);
+    return;
+  }
+  DataOptions o;
+  o.files = cfg_.data, o.weights = cfg_.data_weights, o.val_fraction = cfg_.val_fraction;
+  o.shuffle = cfg_.shuffle, o.seed = cfg_.seed, o.keep_thinking = cfg_.keep_thinking;
+  o.skip_bad = cfg_.skip_bad, o.skip_long = cfg_.skip_long;
+  o.max_tokens = lm_.model->config().max_position_embeddings + 1;  // inputs drop the last token
+  auto data = std::make_unique<Dataset>(o, lm_.tokenizer, &rep_);
+  for (const Dataset::FileInfo& f : data->files()) {
+    result_.bad_lines += int64_t(f.bad_lines);
+    rep_.note(fmt::format("{}: {} records ({} train, {} validation){}", f.path, f.records, f.train,
+                          f.val, f.bad_lines ? fmt::format(", {} bad lines skipped", f.bad_lines) : ""));
+  }
+  for (const std::string& bad : data->bad_line_samples()) rep_.note("skipped: " + bad);
+  nlohmann::json details = data->describe();
+  details["bad_lines"] = result_.bad_lines;
+  metrics_.write(records::Event{"data", 0, details});
+  dataset_ = data.get();
+  source_ = std::move(data);
+}
+
+// The mean NLL of the first `val_records` validation records, teacher-forced, each rank scoring
+// every size()-th micro-batch of them.
+records::Validation SftRun::validation_loss(int64_t step, Communicator& comm) {
+  const uint64_t n = cfg_.val_records > 0
+                         ? std::min<uint64_t>(dataset_->val_size(), uint64_t(cfg_.val_records))
+                         : dataset_->val_size();
+  double nll_sum = 0, tokens = 0;
+  std::vector<float> nll, entropy;
+  for (uint64_t from = uint64_t(comm.rank()) * micro_; from < n; from += uint64_t(micro_) * comm.size()) {
+    std::vector<Example> rows;
+    for (uint64_t k = from; k < std::min<uint64_t>(n, from + micro_); ++k)
+      rows.push_back(dataset_->val_example(k));
+    const Batch b = pad_batch(rows, pad_);
+    lm_.model->forward(b.ids, b.targets, b.B, b.T);
+    nll.resize(b.ids.size()), entropy.resize(b.ids.size());
+    lm_.model->read_token_stats(nll.data(), entropy.data());
+    for (size_t i = 0; i < b.targets.size(); ++i)
+      if (b.targets[i] >= 0) nll_sum += nll[i], tokens += 1;
+  }
+  nll_sum = comm.all_reduce_sum(nll_sum), tokens = comm.all_reduce_sum(tokens);
+  const double loss = tokens > 0 ? nll_sum / tokens : NAN;
+  return {step, loss, std::exp(loss), int64_t(tokens), int64_t(n)};
 }
 
 void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from the config
@@ -194,8 +254,15 @@ void SftRun::log_eval(int64_t step) {
   // its own.
   const bool one_model = !outer_ || outer_->due(step);
   if (!one_model && !comm_.leader()) return;
-  evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_,
-                  one_model ? comm_ : single_process());
+  Communicator& comm = one_model ? comm_ : single_process();
+  if (dataset_ && dataset_->val_size() > 0) {
+    const records::Validation v = validation_loss(step, comm);
+    metrics_.write(v);
+    result_.val_loss = v.loss;
+    rep_.note(fmt::format("step {}: validation loss {:.4f}, perplexity {:.3f} ({} records, {} "
+                          "tokens)", step, v.loss, v.perplexity, v.records, v.tokens));
+  }
+  if (task_) evaluate_levels(*lm_.model, lm_.tokenizer, *task_, plan, metrics_, rep_, comm);
 }
 
 void SftRun::check_failures(const std::string& what) {
@@ -264,7 +331,7 @@ std::vector<Batch> SftRun::my_micro_batches(int64_t b) const {
   std::vector<Batch> out;
   for (int k = 0; k < per_rank; ++k) {
     const int m = comm_.rank() * per_rank + k;
-    out.push_back(sft_batch(*task_, lm_.tokenizer, mix_, cfg_.seed, b, cfg_.batch, m * micro_, micro_));
+    out.push_back(sft_batch(*source_, pad_, b, cfg_.batch, m * micro_, micro_));
   }
   return out;
 }
@@ -359,6 +426,7 @@ SftResult SftRun::run() {
   while (trainer_->steps_done() < cfg_.steps && !agreed_stop()) {
     const int64_t step = trainer_->steps_done();
     if (cfg_.eval_every > 0 && step % cfg_.eval_every == 0 && step > 0) log_eval(step);
+    if (cfg_.eval_every > 0 && step == 0 && dataset_) log_eval(0);  // where the curve starts
     step_once();
     rep_.update(trainer_->steps_done(),
                fmt::format("loss {:.3f} | {} tok/s", loss_ema_,
@@ -368,6 +436,14 @@ SftResult SftRun::run() {
   result_.tokens_per_s = tokens_here_ / std::max(result_.seconds, 1e-9);
   result_.steps_done = trainer_->steps_done();
   result_.interrupted = result_.steps_done < cfg_.steps;
+  if (dataset_) {
+    if (cfg_.eval_every > 0 && !result_.interrupted) log_eval(result_.steps_done);  // the end point
+    result_.truncated = int64_t(comm_.all_reduce_sum(double(dataset_->truncated())));
+    result_.skipped_long = int64_t(comm_.all_reduce_sum(double(dataset_->skipped_long())));
+    metrics_.write(records::Event{"data_end", result_.steps_done,
+                                  {{"truncated", result_.truncated},
+                                   {"skipped_long", result_.skipped_long}}});
+  }
   rep_.end(fmt::format("loss {:.3f} | {} tok/s", loss_ema_, format_count(result_.tokens_per_s)));
   if (result_.interrupted)
     metrics_.write(records::Event{"stop", result_.steps_done, {{"reason", "signal"}}});
@@ -381,6 +457,8 @@ SftResult SftRun::run() {
   if (!comm_.any(comm_.leader() && fs::exists(last))) last = save(result_.steps_done);
   result_.model_dir = cfg_.out_dir + "/model";
   if (comm_.leader()) publish_checkpoint_copy(last, result_.model_dir);
+  if (comm_.leader() && fs::exists(cfg_.out_dir + "/metrics.jsonl"))
+    write_training_charts(cfg_.out_dir);
   comm_.barrier();  // the model is there for every rank to load
   result_.seconds = seconds_since(start_);  // the final checkpoint included
   return result_;

@@ -4,6 +4,7 @@
 // checkpoint, tokenizer included) under out_dir; stops cleanly on SIGINT/SIGTERM. Survives faults
 // (docs/fault-tolerance.md): verified atomic checkpoints, exact resume, a non-finite-step and
 // loss-spike guard with rollback, a limit on consecutive failures.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,7 +19,17 @@ namespace tandem {
 
 struct SftConfig {
   std::string out_dir = "runs/demo";
-  std::string task = "arithmetic";
+  std::string task = "arithmetic";  // trained on, and evaluated; with `data`, evaluated only ("": none)
+  // The user's data instead of the task's problems (data/dataset.h, docs/data.md).
+  std::vector<std::string> data;    // .jsonl / .txt files
+  std::vector<double> data_weights; // relative share of each file's rows (empty: equal)
+  double val_fraction = 0.05;       // of each file's records, held out for the validation loss
+  int val_records = 256;            // validation records scored at each evaluation (0: all)
+  bool shuffle = true;              // false: records in file order
+  bool keep_thinking = true;        // false: <think> blocks dropped from assistant turns
+  bool skip_bad = false;            // malformed JSONL lines: false stops, true counts and skips
+  bool skip_long = false;           // records longer than the context: false truncates them
+  std::string tokenizer;            // tokenizer.json for a new model (default: the demo's bytes)
   std::string backend = "cpu";
   bool deterministic = false;  // batch-invariant kernels (Backend::set_batch_invariant)
   std::string preset = "demo";      // model shape when starting from scratch
@@ -60,6 +71,9 @@ struct SftResult {
   double checkpoint_seconds = 0; // time spent writing them
   int skipped_steps = 0;         // non-finite loss or gradient
   int rollbacks = 0;             // loss spikes rolled back
+  double val_loss = NAN;         // the last validation loss (`data` with `val_fraction` > 0)
+  int64_t truncated = 0, skipped_long = 0;  // records cut to the context, or skipped
+  int64_t bad_lines = 0;         // malformed lines skipped (`skip_bad`)
 };
 
 // Settings problems throw ConfigError naming the SftConfig field. With several ranks (comm),

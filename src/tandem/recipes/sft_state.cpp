@@ -40,7 +40,10 @@ nlohmann::json run_settings(const SftConfig& c) {
           {"lr", c.lr},           {"min_lr", c.min_lr},
           {"warmup", c.warmup},   {"weight_decay", c.weight_decay},
           {"max_grad_norm", c.max_grad_norm}, {"levels", c.levels},
-          {"level_weights", c.level_weights}};
+          {"level_weights", c.level_weights}, {"data", c.data},
+          {"data_weights", c.data_weights}, {"val_fraction", c.val_fraction},
+          {"shuffle", c.shuffle}, {"keep_thinking", c.keep_thinking},
+          {"skip_long", c.skip_long}, {"tokenizer", c.tokenizer}};
 }
 
 std::vector<std::string> settings_changes(const nlohmann::json& saved, const nlohmann::json& now) {

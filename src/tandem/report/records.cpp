@@ -26,6 +26,12 @@ json to_json(const Eval& r) {
           {"final", r.final}};
 }
 
+json to_json(const Validation& r) {
+  return {{"kind", "validation"}, {"step", r.step},       {"loss", finite_or_null(r.loss)},
+          {"perplexity", finite_or_null(r.perplexity)}, {"tokens", r.tokens},
+          {"records", r.records}};
+}
+
 json to_json(const Grpo& r) {
   return {{"kind", "grpo"},
           {"step", r.step},
@@ -64,7 +70,8 @@ json to_json(const Grpo& r) {
           {"stale", r.stale},
           {"servers", r.servers},
           {"ranks", r.ranks},
-          {"comm_bytes", r.comm_bytes}};
+          {"comm_bytes", r.comm_bytes},
+          {"verifier_failures", r.verifier_failures}};
 }
 
 json to_json(const Checkpoint& r) {
@@ -119,6 +126,13 @@ std::vector<Eval> eval_records(const std::vector<json>& all) {
   });
 }
 
+std::vector<Validation> validation_records(const std::vector<json>& all) {
+  return of_kind<Validation>(all, "validation", [](const json& j) {
+    return Validation{count(j, "step"), num(j, "loss"), num(j, "perplexity"), count(j, "tokens"),
+                      count(j, "records")};
+  });
+}
+
 std::vector<Grpo> grpo_records(const std::vector<json>& all) {
   return of_kind<Grpo>(all, "grpo", [](const json& j) {
     Grpo r;
@@ -144,6 +158,7 @@ std::vector<Grpo> grpo_records(const std::vector<json>& all) {
     r.retries = int(count(j, "retries")), r.stale = int(count(j, "stale"));
     r.servers = int(count(j, "servers"));
     r.ranks = int(j.value("ranks", 1)), r.comm_bytes = count(j, "comm_bytes");
+    r.verifier_failures = int(count(j, "verifier_failures"));
     return r;
   });
 }

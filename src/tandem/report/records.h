@@ -37,6 +37,15 @@ struct Eval {
   bool final = false;      // a before/after evaluation of the demo, on its full problem count
 };
 
+// Loss on the held-out records of a user's dataset (recipes/sft.h, --data), teacher-forced.
+struct Validation {
+  int64_t step = 0;
+  double loss = 0;        // mean NLL per target token
+  double perplexity = 0;  // exp(loss)
+  int64_t tokens = 0;     // target tokens scored
+  int64_t records = 0;
+};
+
 // One GRPO step: the rollouts and the policy update made from them.
 struct Grpo {
   int64_t step = 0;
@@ -62,6 +71,7 @@ struct Grpo {
   int retries = 0, stale = 0, servers = 0;
   int ranks = 1;           // processes training together (mpirun -np)
   int64_t comm_bytes = 0;  // sent by this rank in this step's collectives
+  int verifier_failures = 0;  // completions whose outside verifier failed (reward 0)
 };
 
 struct Checkpoint {
@@ -80,6 +90,7 @@ struct Event {
 
 nlohmann::json to_json(const Train& r);
 nlohmann::json to_json(const Eval& r);
+nlohmann::json to_json(const Validation& r);
 nlohmann::json to_json(const Grpo& r);
 nlohmann::json to_json(const Checkpoint& r);
 nlohmann::json to_json(const Event& r);
@@ -87,6 +98,7 @@ nlohmann::json to_json(const Event& r);
 // The records of one kind in `all` (as read_metrics returns them), in file order.
 std::vector<Train> train_records(const std::vector<nlohmann::json>& all);
 std::vector<Eval> eval_records(const std::vector<nlohmann::json>& all);
+std::vector<Validation> validation_records(const std::vector<nlohmann::json>& all);
 std::vector<Grpo> grpo_records(const std::vector<nlohmann::json>& all);
 
 // A double for JSON, where NaN and infinity do not exist: those become null.

@@ -18,11 +18,13 @@ std::vector<Rollout> rollout(const ModelWeights& model, const Tokenizer& tok, co
   Decoder decoder(model, std::max(1, std::min<int>(cfg.slots, int(problems.size()))), cfg.max_len);
   Engine engine(decoder, &tok);
   auto completions = generate(engine, prompts, cfg.generation, first_sequence, on_done);
+  std::vector<std::string_view> texts;
   for (size_t i = 0; i < problems.size(); ++i) {
-    Rollout& r = out[i];
-    r.completion = std::move(completions[i]);
-    r.score = task.score(problems[i], r.completion.text);
+    out[i].completion = std::move(completions[i]);
+    texts.push_back(out[i].completion.text);
   }
+  std::vector<tasks::Score> scores = task.score_all(problems, texts);
+  for (size_t i = 0; i < problems.size(); ++i) out[i].score = std::move(scores[i]);
   return out;
 }
 

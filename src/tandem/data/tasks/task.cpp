@@ -29,6 +29,15 @@ Score Task::score(const Problem& problem, std::string_view completion) const {
   return s;
 }
 
+std::vector<Score> Task::score_all(const std::vector<Problem>& problems,
+                                   const std::vector<std::string_view>& completions) const {
+  TANDEM_CHECK(problems.size() == completions.size(), "[tasks] {} problems, {} completions",
+               problems.size(), completions.size());
+  std::vector<Score> out;
+  for (size_t i = 0; i < problems.size(); ++i) out.push_back(score(problems[i], completions[i]));
+  return out;
+}
+
 void Task::check_level(int level) const {
   TANDEM_CHECK(level >= 1 && level <= num_levels(), "[tasks] {}: level {} out of range 1..{}",
                name(), level, num_levels());

@@ -32,6 +32,7 @@ struct Score {
   bool correct = false;      // well formed and the answer is right
   bool well_formed = false;  // the envelope is exact and the answer parses (docs/tasks.md)
   std::string reason;        // empty when correct; otherwise why not, for tests and logs
+  bool verifier_failed = false;  // the judge itself failed (an outside program): reward 0
 };
 
 // GRPO reward weights. An accuracy reward alone gives no signal until something is right; a small
@@ -52,9 +53,19 @@ class Task {
   // A pure function of its arguments: the same call always returns the same problem, on any
   // machine. Throws tandem::Error for a level out of range.
   virtual Problem sample(int level, Split split, uint64_t seed, uint64_t index) const = 0;
+  // How many distinct problems sample() draws from at that level and split (a generator: as
+  // good as unbounded; a file: its records, after which sample() wraps around).
+  virtual uint64_t count(int level, Split split) const {
+    (void)level, (void)split;
+    return UINT64_MAX;
+  }
 
   // Strictly checks the envelope, then the task's answer. Never throws on model output.
-  Score score(const Problem& problem, std::string_view completion) const;
+  virtual Score score(const Problem& problem, std::string_view completion) const;
+  // score() of each problems[i] and completions[i]; a judge that runs outside the process (an
+  // outside program) judges them concurrently.
+  virtual std::vector<Score> score_all(const std::vector<Problem>& problems,
+                                       const std::vector<std::string_view>& completions) const;
   const RewardWeights& weights() const { return weights_; }
 
  protected:
