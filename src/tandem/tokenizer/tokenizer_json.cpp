@@ -253,7 +253,7 @@ Tokenizer Tokenizer::from_json_string(std::string_view text, const std::string& 
     // Parse again with exceptions only to get the position of the error for the message.
     try {
       json again = json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range ("1e999")
       throw Error(fmt::format("{}: not valid JSON: {}", source, e.what()));
     }
     throw Error(fmt::format("{}: not valid JSON", source));
