@@ -120,12 +120,13 @@ int main(int argc, char** argv) {
         dk(*be, nk * 4), dv(*be, nk * 4);
     const float scale = 1.0f / std::sqrt(float(D));
     const double f = time_it(*be, 5, [&] {
-      be->attention_forward(out.as(), lse.as(), q.as(), k.as(), v.as(), B, T, Hq, Hkv, D, scale);
+      be->attention_forward(out.as(), lse.as(), q.as(), k.as(), v.as(), nullptr, B, T, Hq, Hkv, D,
+                            scale);
     });
     const double fc = g_last_cpu;
     const double b = time_it(*be, 5, [&] {
-      be->attention_backward(dq.as(), dk.as(), dv.as(), dout.as(), q.as(), k.as(), v.as(), out.as(),
-                             lse.as(), B, T, Hq, Hkv, D, scale);
+      be->attention_backward(dq.as(), dk.as(), dv.as(), dout.as(), q.as(), k.as(), v.as(), nullptr,
+                             out.as(), lse.as(), B, T, Hq, Hkv, D, scale);
     });
     // Causal: half the T^2 score matrix. Forward 2 GEMMs (QK^T, PV), backward 5 (S, dP, dV, dK,
     // dQ).

@@ -46,10 +46,10 @@ TEST_P(AttentionTest, ForwardMatchesReference) {
     const auto [q, k, v] = attention_input(s);
     DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
     DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
-    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), s.B, s.T, s.Hq,
-                           s.Hkv, s.D, float(scale));
+    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), nullptr, s.B,
+                           s.T, s.Hq, s.Hkv, s.D, float(scale));
     std::vector<double> rout, rlse;
-    ref::attention_forward(rout, rlse, to_d(q), to_d(k), to_d(v), s.B, s.T, s.Hq, s.Hkv, s.D,
+    ref::attention_forward(rout, rlse, to_d(q), to_d(k), to_d(v), {}, s.B, s.T, s.Hq, s.Hkv, s.D,
                            scale);
     expect_close(download(be(), out, nq), rout, kAttention, "attention out " + str(s));
     expect_close(download(be(), lse, nl), rlse, kLse, "attention lse " + str(s));
@@ -67,21 +67,102 @@ TEST_P(AttentionTest, BackwardMatchesReference) {
     DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
     // The backward reads the out and lse of the backend's own forward (ForwardMatchesReference).
     DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
-    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), s.B, s.T, s.Hq,
-                           s.Hkv, s.D, float(scale));
+    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), nullptr, s.B,
+                           s.T, s.Hq, s.Hkv, s.D, float(scale));
 
     DeviceBuffer ddout = upload(be(), dout);
     DeviceBuffer dq = poisoned(be(), nq), dk = poisoned(be(), nk), dv = poisoned(be(), nk);
     be().attention_backward(dq.as(), dk.as(), dv.as(), ddout.as(), dq_in.as(), dk_in.as(),
-                            dv_in.as(), out.as(), lse.as(), s.B, s.T, s.Hq, s.Hkv, s.D,
+                            dv_in.as(), nullptr, out.as(), lse.as(), s.B, s.T, s.Hq, s.Hkv, s.D,
                             float(scale));
     std::vector<double> rdq, rdk, rdv;
-    ref::attention_backward(rdq, rdk, rdv, to_d(dout), to_d(q), to_d(k), to_d(v), s.B, s.T, s.Hq,
-                            s.Hkv, s.D, scale);
+    ref::attention_backward(rdq, rdk, rdv, to_d(dout), to_d(q), to_d(k), to_d(v), {}, s.B, s.T,
+                            s.Hq, s.Hkv, s.D, scale);
     expect_close(download(be(), dq, nq), rdq, kAttention, "attention dq " + str(s));
     expect_close(download(be(), dk, nk), rdk, kAttention, "attention dk " + str(s));
     expect_close(download(be(), dv, nk), rdv, kAttention, "attention dv " + str(s));
   }
+}
+
+// Packed rows: documents of random lengths (1 to 80 tokens, so some straddle the 32- and 64-key
+// tiles and blocks, some are single tokens) laid end to end; pos counts within each document.
+std::vector<int32_t> packed_positions(int B, int T, uint64_t seed) {
+  std::vector<int32_t> pos(size_t(B) * T);
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (int b = 0; b < B; ++b) {
+    int left = 0, p = 0;
+    for (int t = 0; t < T; ++t) {
+      if (left == 0) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        left = 1 + int(x % 80), p = 0;
+      }
+      pos[size_t(b) * T + t] = p++;
+      --left;
+    }
+  }
+  return pos;
+}
+
+TEST_P(AttentionTest, PackedDocumentsMatchReference) {
+  for (const Shape& s : {Shape{2, 130, 4, 2, 64}, Shape{1, 200, 2, 1, 32}, Shape{3, 67, 8, 4, 16},
+                         Shape{1, 1, 2, 1, 16}}) {
+    const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
+    const size_t nl = size_t(s.B) * s.Hq * s.T;
+    const double scale = 1.0 / std::sqrt(double(s.D));
+    const auto [q, k, v] = attention_input(s);
+    const std::vector<int32_t> pos = packed_positions(s.B, s.T, uint64_t(s.T));
+    DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
+    DeviceBuffer dpos = upload(be(), pos);
+    DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
+    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(),
+                           dpos.as<int32_t>(), s.B, s.T, s.Hq, s.Hkv, s.D, float(scale));
+    std::vector<double> rout, rlse;
+    ref::attention_forward(rout, rlse, to_d(q), to_d(k), to_d(v), pos, s.B, s.T, s.Hq, s.Hkv, s.D,
+                           scale);
+    expect_close(download(be(), out, nq), rout, kAttention, "packed attention out " + str(s));
+    expect_close(download(be(), lse, nl), rlse, kLse, "packed attention lse " + str(s));
+    if (!be().supports(Op::AttentionBackward)) continue;
+    const std::vector<float> dout = randn(nq);
+    DeviceBuffer ddout = upload(be(), dout);
+    DeviceBuffer dq = poisoned(be(), nq), dk = poisoned(be(), nk), dv = poisoned(be(), nk);
+    be().attention_backward(dq.as(), dk.as(), dv.as(), ddout.as(), dq_in.as(), dk_in.as(),
+                            dv_in.as(), dpos.as<int32_t>(), out.as(), lse.as(), s.B, s.T, s.Hq,
+                            s.Hkv, s.D, float(scale));
+    std::vector<double> rdq, rdk, rdv;
+    ref::attention_backward(rdq, rdk, rdv, to_d(dout), to_d(q), to_d(k), to_d(v), pos, s.B, s.T,
+                            s.Hq, s.Hkv, s.D, scale);
+    expect_close(download(be(), dq, nq), rdq, kAttention, "packed attention dq " + str(s));
+    expect_close(download(be(), dk, nk), rdk, kAttention, "packed attention dk " + str(s));
+    expect_close(download(be(), dv, nk), rdv, kAttention, "packed attention dv " + str(s));
+  }
+}
+
+// pos = 0, 1, 2, ... is one document per row: the very bits of the unpacked call.
+TEST_P(AttentionTest, OneDocumentPerRowIsTheUnpackedCall) {
+  const Shape s{2, 97, 4, 2, 32};
+  const size_t nq = size_t(s.B) * s.T * s.Hq * s.D, nk = size_t(s.B) * s.T * s.Hkv * s.D;
+  const size_t nl = size_t(s.B) * s.Hq * s.T;
+  const auto [q, k, v] = attention_input(s);
+  std::vector<int32_t> pos(size_t(s.B) * s.T);
+  for (size_t i = 0; i < pos.size(); ++i) pos[i] = int32_t(i % s.T);
+  DeviceBuffer dq_in = upload(be(), q), dk_in = upload(be(), k), dv_in = upload(be(), v);
+  DeviceBuffer dpos = upload(be(), pos), dout = upload(be(), randn(nq));
+  std::vector<std::vector<float>> results[2];
+  for (int packed = 0; packed < 2; ++packed) {
+    const int32_t* p = packed ? dpos.as<int32_t>() : nullptr;
+    DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), nl);
+    be().attention_forward(out.as(), lse.as(), dq_in.as(), dk_in.as(), dv_in.as(), p, s.B, s.T,
+                           s.Hq, s.Hkv, s.D, 0.17f);
+    results[packed] = {download(be(), out, nq), download(be(), lse, nl)};
+    if (!be().supports(Op::AttentionBackward)) continue;
+    DeviceBuffer dq = poisoned(be(), nq), dk = poisoned(be(), nk), dv = poisoned(be(), nk);
+    be().attention_backward(dq.as(), dk.as(), dv.as(), dout.as(), dq_in.as(), dk_in.as(),
+                            dv_in.as(), p, out.as(), lse.as(), s.B, s.T, s.Hq, s.Hkv, s.D, 0.17f);
+    for (const DeviceBuffer* g : {&dq, &dk, &dv})
+      results[packed].push_back(download(be(), *g, g == &dq ? nq : nk));
+  }
+  for (size_t i = 0; i < results[0].size(); ++i)
+    EXPECT_TRUE(same_bits(results[0][i], results[1][i])) << "output " << i;
 }
 
 TEST_P(AttentionTest, DecodeMatchesReferenceAndIgnoresCacheBeyondLength) {
@@ -117,8 +198,8 @@ TEST_P(AttentionTest, DecodeEqualsLastRowOfForward) {
     const std::vector<float> q = randn(nq, 2.0f), k = randn(nk), v = randn(nk);
     DeviceBuffer dq = upload(be(), q), dk = upload(be(), k), dv = upload(be(), v);
     DeviceBuffer out = poisoned(be(), nq), lse = poisoned(be(), size_t(s.B) * s.Hq * s.T);
-    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), s.B, s.T, s.Hq, s.Hkv,
-                           s.D, scale);
+    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), nullptr, s.B, s.T, s.Hq,
+                           s.Hkv, s.D, scale);
     const std::vector<float> full = download(be(), out, nq);
     std::vector<float> q_last, want;
     const size_t row = size_t(s.Hq) * s.D;
@@ -150,8 +231,8 @@ TEST_P(AttentionTest, CachedRowsOfOneSlotAreCausalAttention) {
     const std::vector<float> q = randn(T * row_q, 2.0f), k = randn(T * row_k), v = randn(T * row_k);
     DeviceBuffer dq = upload(be(), q), dk = upload(be(), k), dv = upload(be(), v);
     DeviceBuffer out = poisoned(be(), q.size()), lse = poisoned(be(), size_t(s.Hq) * T);
-    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), 1, T, s.Hq, s.Hkv, s.D,
-                           scale);
+    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), nullptr, 1, T, s.Hq,
+                           s.Hkv, s.D, scale);
     const std::vector<float> want = download(be(), out, q.size());
     // The cache: the sequence in slot 1, NaN in the others.
     std::vector<float> kc(slots * T * row_k, NAN), vc(slots * T * row_k, NAN);
@@ -184,8 +265,15 @@ TEST_P(AttentionTest, CachedRowsOfOneSlotAreCausalAttention) {
 
 TEST_P(AttentionTest, BadArgumentsThrowWithOpName) {
   DeviceBuffer a(be(), 4096);
+  if (be().name() == "cpu") {  // the CPU backend checks pos; the CUDA one trusts its caller
+    DeviceBuffer bad = upload(be(), std::vector<int32_t>{0, 1, 0, 2});  // 2 after 0: not a count
+    expect_op_error("attention_forward", [&] {
+      be().attention_forward(a.as(), a.as(), a.as(), a.as(), a.as(), bad.as<int32_t>(), 1, 4, 1, 1,
+                             16, 1.0f);
+    });
+  }
   expect_op_error("attention_forward", [&] {
-    be().attention_forward(a.as(), a.as(), a.as(), a.as(), a.as(), 1, 2, 3, 2, 16, 1.0f);
+    be().attention_forward(a.as(), a.as(), a.as(), a.as(), a.as(), nullptr, 1, 2, 3, 2, 16, 1.0f);
   });
   DeviceBuffer lens = upload(be(), std::vector<int32_t>{9}), ok = upload(be(), std::vector<int32_t>{4});
   expect_op_error("attention_decode", [&] {

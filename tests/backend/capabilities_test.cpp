@@ -42,7 +42,7 @@ void call(Backend& be, Op op) {
     case Op::RopeBackward:
       return be.rope_backward(f, ids, f, 1, 1, 2);
     case Op::AttentionBackward:
-      return be.attention_backward(f, f, f, f, f, f, f, f, f, 1, 1, 1, 1, 16, 1.0f);
+      return be.attention_backward(f, f, f, f, f, f, f, nullptr, f, f, 1, 1, 1, 1, 16, 1.0f);
     case Op::SwigluBackward:
       return be.swiglu_backward(f, f, f, f, f, 1);
     case Op::CrossEntropyBackward:

@@ -79,16 +79,18 @@ std::vector<Case> cases() {
   all.emplace_back("attention_forward", Needs{}, [=](Backend& be) {
     DeviceBuffer dq = upload(be, q), dk = upload(be, k), dv = upload(be, v);
     DeviceBuffer out(be, nq * 4), lse(be, size_t(B) * Hq * T * 4);
-    be.attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), B, T, Hq, Hkv, D, 0.125f);
+    be.attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), nullptr, B, T, Hq, Hkv, D,
+                         0.125f);
     return concat({download(be, out, nq), download(be, lse, size_t(B) * Hq * T)});
   });
   all.emplace_back("attention", Needs{Op::AttentionBackward}, [=](Backend& be) {
     DeviceBuffer dq = upload(be, q), dk = upload(be, k), dv = upload(be, v), dd = upload(be, dat);
     DeviceBuffer out(be, nq * 4), lse(be, size_t(B) * Hq * T * 4), gq(be, nq * 4), gk(be, nk * 4),
         gv(be, nk * 4);
-    be.attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), B, T, Hq, Hkv, D, 0.125f);
-    be.attention_backward(gq.as(), gk.as(), gv.as(), dd.as(), dq.as(), dk.as(), dv.as(), out.as(),
-                          lse.as(), B, T, Hq, Hkv, D, 0.125f);
+    be.attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), nullptr, B, T, Hq, Hkv, D,
+                         0.125f);
+    be.attention_backward(gq.as(), gk.as(), gv.as(), dd.as(), dq.as(), dk.as(), dv.as(), nullptr,
+                          out.as(), lse.as(), B, T, Hq, Hkv, D, 0.125f);
     std::vector<float> r;
     for (const DeviceBuffer* b : {&out, &gq, &gk, &gv}) {
       auto part = download(be, *b, b->bytes() / 4);
@@ -205,7 +207,8 @@ TEST_P(DeterminismTest, RowIndependentOfBatchPosition) {
                  const std::vector<float>& vv, int B) {
     DeviceBuffer dq = upload(be(), qq), dk = upload(be(), kk), dv = upload(be(), vv);
     DeviceBuffer out(be(), qq.size() * 4), lse(be(), size_t(B) * Hq * T * 4);
-    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), B, T, Hq, Hkv, D, 0.2f);
+    be().attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), nullptr, B, T, Hq, Hkv, D,
+                           0.2f);
     return download(be(), out, qq.size());
   };
   const auto fb = fwd(q, k, v, 3);

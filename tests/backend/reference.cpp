@@ -83,14 +83,20 @@ namespace {
 size_t at(int b, int t, int h, int d, int T, int H, int D) {
   return ((size_t(b) * T + t) * H + h) * D + d;
 }
-// P(T,T) of one (b,h): causal softmax of scale * q k^T, zero above the diagonal.
-Vec probabilities(const Vec& q, const Vec& k, int b, int h, int T, int Hq, int Hkv, int D,
-                  double scale, Vec* lse) {
+// First key row i of sequence b sees: the start of its document (pos empty: 0).
+int first_key(const IVec& pos, int b, int i, int T) {
+  return pos.empty() ? 0 : i - pos[size_t(b) * T + i];
+}
+// P(T,T) of one (b,h): causal softmax of scale * q k^T, zero above the diagonal and, with pos,
+// left of each row's document start.
+Vec probabilities(const Vec& q, const Vec& k, const IVec& pos, int b, int h, int T, int Hq, int Hkv,
+                  int D, double scale, Vec* lse) {
   const int hk = h / (Hq / Hkv);
   Vec P(size_t(T) * T, 0.0);
   for (int i = 0; i < T; ++i) {
+    const int j0 = first_key(pos, b, i, T);
     double mx = -std::numeric_limits<double>::infinity();
-    for (int j = 0; j <= i; ++j) {
+    for (int j = j0; j <= i; ++j) {
       double s = 0;
       for (int d = 0; d < D; ++d)
         s += double(q[at(b, i, h, d, T, Hq, D)]) * k[at(b, j, hk, d, T, Hkv, D)];
@@ -98,22 +104,22 @@ Vec probabilities(const Vec& q, const Vec& k, int b, int h, int T, int Hq, int H
       mx = std::max(mx, s * scale);
     }
     double z = 0;
-    for (int j = 0; j <= i; ++j) z += std::exp(P[size_t(i) * T + j] - mx);
-    for (int j = 0; j <= i; ++j) P[size_t(i) * T + j] = std::exp(P[size_t(i) * T + j] - mx) / z;
+    for (int j = j0; j <= i; ++j) z += std::exp(P[size_t(i) * T + j] - mx);
+    for (int j = j0; j <= i; ++j) P[size_t(i) * T + j] = std::exp(P[size_t(i) * T + j] - mx) / z;
     if (lse) (*lse)[(size_t(b) * Hq + h) * T + i] = mx + std::log(z);
   }
   return P;
 }
 }  // namespace
 
-void attention_forward(Vec& out, Vec& lse, const Vec& q, const Vec& k, const Vec& v, int B, int T,
-                       int Hq, int Hkv, int D, double scale) {
+void attention_forward(Vec& out, Vec& lse, const Vec& q, const Vec& k, const Vec& v,
+                       const IVec& pos, int B, int T, int Hq, int Hkv, int D, double scale) {
   out.assign(size_t(B) * T * Hq * D, 0);
   lse.assign(size_t(B) * Hq * T, 0);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < Hq; ++h) {
       const int hk = h / (Hq / Hkv);
-      const Vec P = probabilities(q, k, b, h, T, Hq, Hkv, D, scale, &lse);
+      const Vec P = probabilities(q, k, pos, b, h, T, Hq, Hkv, D, scale, &lse);
       for (int i = 0; i < T; ++i)
         for (int d = 0; d < D; ++d) {
           double acc = 0;
@@ -124,14 +130,15 @@ void attention_forward(Vec& out, Vec& lse, const Vec& q, const Vec& k, const Vec
 }
 
 void attention_backward(Vec& dq, Vec& dk, Vec& dv, const Vec& dout, const Vec& q, const Vec& k,
-                        const Vec& v, int B, int T, int Hq, int Hkv, int D, double scale) {
+                        const Vec& v, const IVec& pos, int B, int T, int Hq, int Hkv, int D,
+                        double scale) {
   dq.assign(size_t(B) * T * Hq * D, 0);
   dk.assign(size_t(B) * T * Hkv * D, 0);
   dv.assign(size_t(B) * T * Hkv * D, 0);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < Hq; ++h) {
       const int hk = h / (Hq / Hkv);
-      const Vec P = probabilities(q, k, b, h, T, Hq, Hkv, D, scale, nullptr);
+      const Vec P = probabilities(q, k, pos, b, h, T, Hq, Hkv, D, scale, nullptr);
       for (int i = 0; i < T; ++i) {
         // dP_ij = dout_i . v_j;  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)  (softmax Jacobian).
         Vec dP(i + 1);

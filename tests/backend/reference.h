@@ -30,12 +30,14 @@ void rmsnorm_backward(Vec& dx, Vec& dw, const Vec& dout, const Vec& x, const Vec
 // x(n,H,D), NEOX pairs (j, j + D/2), cos_sin(max_pos, D/2, 2). inverse = true rotates by -angle.
 Vec rope(const Vec& x, const IVec& pos, const Vec& cos_sin, int n, int H, int D, bool inverse);
 
-// q(B,T,Hq,D), k, v(B,T,Hkv,D) -> out(B,T,Hq,D), lse(B,Hq,T).
-void attention_forward(Vec& out, Vec& lse, const Vec& q, const Vec& k, const Vec& v, int B, int T,
-                       int Hq, int Hkv, int D, double scale);
+// q(B,T,Hq,D), k, v(B,T,Hkv,D) -> out(B,T,Hq,D), lse(B,Hq,T). pos(B,T) empty: causal over the
+// row; else row t sees keys [t - pos[t], t] (packed documents).
+void attention_forward(Vec& out, Vec& lse, const Vec& q, const Vec& k, const Vec& v,
+                       const IVec& pos, int B, int T, int Hq, int Hkv, int D, double scale);
 // Straight from the probability matrix (no lse trick): dq(B,T,Hq,D), dk, dv(B,T,Hkv,D).
 void attention_backward(Vec& dq, Vec& dk, Vec& dv, const Vec& dout, const Vec& q, const Vec& k,
-                        const Vec& v, int B, int T, int Hq, int Hkv, int D, double scale);
+                        const Vec& v, const IVec& pos, int B, int T, int Hq, int Hkv, int D,
+                        double scale);
 // q(n,Hq,D), caches (slots,max_T,Hkv,D), slot(n) (empty: row b reads slot b), lens(n)
 // -> out(n,Hq,D): row b attends to positions [0, lens[b]) of its slot's cache.
 Vec attention_decode(const Vec& q, const Vec& k_cache, const Vec& v_cache, const IVec& slot,

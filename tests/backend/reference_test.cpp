@@ -80,10 +80,10 @@ TEST(ReferenceTest, AttentionBackwardIsTheGradient) {
   const size_t nq = size_t(B) * T * Hq * D, nk = size_t(B) * T * Hkv * D;
   const Vec q = to_d(randn(nq)), k = to_d(randn(nk)), v = to_d(randn(nk)), g = to_d(randn(nq));
   Vec dq, dk, dv;
-  ref::attention_backward(dq, dk, dv, g, q, k, v, B, T, Hq, Hkv, D, scale);
+  ref::attention_backward(dq, dk, dv, g, q, k, v, {}, B, T, Hq, Hkv, D, scale);
   auto f = [&](const Vec& qq, const Vec& kk, const Vec& vv) {
     Vec out, lse;
-    ref::attention_forward(out, lse, qq, kk, vv, B, T, Hq, Hkv, D, scale);
+    ref::attention_forward(out, lse, qq, kk, vv, {}, B, T, Hq, Hkv, D, scale);
     return weighted(out, g);
   };
   check_gradient("attention dq", q, dq, [&](const Vec& x) { return f(x, k, v); });
@@ -91,7 +91,7 @@ TEST(ReferenceTest, AttentionBackwardIsTheGradient) {
   check_gradient("attention dv", v, dv, [&](const Vec& x) { return f(q, k, x); });
   // The forward's lse is the log-sum-exp of the scaled scores of each causal row.
   Vec out, lse;
-  ref::attention_forward(out, lse, q, k, v, B, T, Hq, Hkv, D, scale);
+  ref::attention_forward(out, lse, q, k, v, {}, B, T, Hq, Hkv, D, scale);
   double z = 0;  // row t = 1 of (b = 0, h = 3): keys 0 and 1 of kv head 1
   for (int j = 0; j <= 1; ++j) {
     double s = 0;
@@ -101,12 +101,32 @@ TEST(ReferenceTest, AttentionBackwardIsTheGradient) {
   EXPECT_NEAR(lse[3 * T + 1], std::log(z), 1e-12);
 }
 
+// Two documents packed in one row give what each gives alone.
+TEST(ReferenceTest, PackedRowIsItsDocumentsAlone) {
+  const int T = 7, split = 3, Hq = 2, Hkv = 1, D = 4;
+  const Vec q = to_d(randn(size_t(T) * Hq * D)), k = to_d(randn(size_t(T) * Hkv * D)),
+            v = to_d(randn(size_t(T) * Hkv * D));
+  const ref::IVec pos = {0, 1, 2, 0, 1, 2, 3};
+  Vec out, lse;
+  ref::attention_forward(out, lse, q, k, v, pos, 1, T, Hq, Hkv, D, 0.5);
+  for (auto [from, len] : {std::pair{0, split}, std::pair{split, T - split}}) {
+    auto part = [&](const Vec& x, int H) {
+      return Vec(x.begin() + size_t(from) * H * D, x.begin() + size_t(from + len) * H * D);
+    };
+    Vec o, l;
+    ref::attention_forward(o, l, part(q, Hq), part(k, Hkv), part(v, Hkv), {}, 1, len, Hq, Hkv, D,
+                           0.5);
+    const Vec want = part(out, Hq);
+    for (size_t i = 0; i < o.size(); ++i) EXPECT_NEAR(o[i], want[i], 1e-12) << from << " " << i;
+  }
+}
+
 TEST(ReferenceTest, DecodeIsTheLastRowOfForward) {
   const int B = 2, T = 6, Hq = 2, Hkv = 1, D = 4;
   const Vec q = to_d(randn(size_t(B) * T * Hq * D)), k = to_d(randn(size_t(B) * T * Hkv * D)),
             v = to_d(randn(size_t(B) * T * Hkv * D));
   Vec out, lse;
-  ref::attention_forward(out, lse, q, k, v, B, T, Hq, Hkv, D, 0.5);
+  ref::attention_forward(out, lse, q, k, v, {}, B, T, Hq, Hkv, D, 0.5);
   Vec q_last;
   for (int b = 0; b < B; ++b)
     q_last.insert(q_last.end(), q.begin() + ((b * T + T - 1) * Hq) * D,

@@ -45,8 +45,9 @@ class ServeOnlyBackend : public Backend {
     in_->rope_forward(x, pos, cos_sin, n, H, D);
   }
   void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                         int B, int T, int Hq, int Hkv, int D, float scale) override {
-    in_->attention_forward(out, lse, q, k, v, B, T, Hq, Hkv, D, scale);
+                         const int32_t* pos, int B, int T, int Hq, int Hkv, int D,
+                         float scale) override {
+    in_->attention_forward(out, lse, q, k, v, pos, B, T, Hq, Hkv, D, scale);
   }
   void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache,
                         const int32_t* slot, const int32_t* lens, int n, int slots, int max_T,

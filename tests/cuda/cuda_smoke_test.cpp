@@ -179,7 +179,8 @@ TEST(cuda, DecodeMatchesForwardBits) {
   const auto q = random_vector(nq, 8), k = random_vector(nkv, 9), v = random_vector(nkv, 10);
   auto dq = d.upload(q), dk = d.upload(k), dv = d.upload(v);
   DeviceBuffer out(*d.be, nq * 4), lse(*d.be, size_t(B) * Hq * T * 4);
-  d.be->attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), B, T, Hq, Hkv, D, scale);
+  d.be->attention_forward(out.as(), lse.as(), dq.as(), dk.as(), dv.as(), nullptr, B, T, Hq, Hkv, D,
+                          scale);
   const auto full = d.download(out, nq);
   for (int t : {0, 31, 32, T - 1}) {
     // Query of position t for each sequence: q(B,Hq,D); cache = the whole k/v with lens = t+1.
@@ -218,7 +219,8 @@ TEST(cuda, ReductionsAndErrors) {
 
   // Unsupported shapes fail on the host with the op named, before any launch.
   try {
-    d.be->attention_forward(dx.as(), dx.as(), dx.as(), dx.as(), dx.as(), 1, 2, 1, 1, 300, 1.f);
+    d.be->attention_forward(dx.as(), dx.as(), dx.as(), dx.as(), dx.as(), nullptr, 1, 2, 1, 1, 300,
+                            1.f);
     FAIL() << "D=300 should be rejected";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("attention_forward"), std::string::npos) << e.what();

@@ -11,17 +11,8 @@
 namespace tandem {
 namespace {
 
+using test::max_rel;
 using test::random_tokens;
-
-// Max |a - b| / max |b|: error relative to the scale of the logits.
-double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
-    scale = std::max(scale, std::abs(double(b[i])));
-  }
-  return diff / scale;
-}
 
 class DecoderTest : public ::testing::TestWithParam<int> {};  // kv heads: GQA ratio 4/kv
 

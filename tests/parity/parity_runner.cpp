@@ -33,6 +33,8 @@ int main(int argc, char** argv) try {
     return std::vector<int32_t>(p, p + info.numel());
   };
   const std::vector<int32_t> ids = ints("ids"), targets = ints("targets");
+  // Packed rows: positions of the documents in each row (absent: one sequence per row).
+  const std::vector<int32_t> pos = batch.find("pos") ? ints("pos") : std::vector<int32_t>{};
   auto meta = [&](const char* key) { return std::stod(batch.metadata().at(key)); };
   const LrSchedule schedule{float(meta("lr_peak")), float(meta("lr_min")),
                             int64_t(meta("warmup")), int64_t(meta("total"))};
@@ -51,7 +53,9 @@ int main(int argc, char** argv) try {
     std::span<const int32_t> step_ids(ids.data() + size_t(s) * n, n);
     std::span<const int32_t> step_targets(targets.data() + size_t(s) * n, n);
     model.zero_grads();
-    model.forward(step_ids, step_targets, B, T);
+    const std::span<const int32_t> step_pos =
+        pos.empty() ? std::span<const int32_t>{} : std::span(pos.data() + size_t(s) * n, n);
+    model.forward(step_ids, step_targets, B, T, step_pos);
     model.read_token_stats(nll.data(), entropy.data());
     int count = 0;
     for (int32_t t : step_targets) count += t >= 0;

@@ -40,6 +40,10 @@ CASES = [
          num_key_value_heads=2, head_dim=16, intermediate_size=72, tie_word_embeddings=False, B=2, T=9),
     dict(name="tied-gqa2-d64", vocab_size=53, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
          num_key_value_heads=1, head_dim=64, intermediate_size=128, tie_word_embeddings=True, B=1, T=31),
+    # Packed rows (data/packing.h): several documents per row, positions and attention per document.
+    dict(name="packed-gqa2", vocab_size=71, hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
+         num_key_value_heads=2, head_dim=16, intermediate_size=64, tie_word_embeddings=False, B=2, T=40,
+         packed=True),
 ]
 STEPS = 10
 HYPER = dict(lr_peak=3e-3, lr_min=3e-4, warmup=3, total=STEPS, beta1=0.9, beta2=0.95, eps=1e-8,
@@ -47,7 +51,7 @@ HYPER = dict(lr_peak=3e-3, lr_min=3e-4, warmup=3, total=STEPS, beta1=0.9, beta2=
 
 
 def make_case(case, workdir, gen):
-    cfg = {k: v for k, v in case.items() if k not in ("name", "B", "T")}
+    cfg = {k: v for k, v in case.items() if k not in ("name", "B", "T", "packed")}
     cfg.update(rms_norm_eps=1e-6, rope_theta=10000.0, max_position_embeddings=64)
     model_dir = os.path.join(workdir, case["name"])
     os.makedirs(model_dir, exist_ok=True)
@@ -61,16 +65,30 @@ def make_case(case, workdir, gen):
     targets = ids[:, :, 1:].clone()
     targets[:, :, :3] = -1  # prompt tokens carry no loss
     targets[:, 0, -1] = -1  # and a ragged end
+    tensors = {"ids": ids[:, :, :-1].contiguous(), "targets": targets}
+    pos = None
+    if case.get("packed"):  # documents of 1 to 17 tokens end to end
+        pos = torch.zeros(STEPS, B, T, dtype=torch.int32)
+        lens = torch.randint(1, 18, (STEPS, B, T), generator=gen)
+        for s in range(STEPS):
+            for b in range(B):
+                t = d = 0
+                while t < T:
+                    n = min(int(lens[s, b, d]), T - t)
+                    pos[s, b, t:t + n] = torch.arange(n, dtype=torch.int32)
+                    t, d = t + n, d + 1
+        tensors["pos"] = pos
     batch = os.path.join(workdir, case["name"] + ".batch.safetensors")
-    oracle.write_safetensors(batch, {"ids": ids[:, :, :-1].contiguous(), "targets": targets}, HYPER)
-    return cfg, weights, ids[:, :, :-1].long(), targets.long(), model_dir, batch
+    oracle.write_safetensors(batch, tensors, HYPER)
+    return (cfg, weights, ids[:, :, :-1].long(), targets.long(), None if pos is None else pos.long(),
+            model_dir, batch)
 
 
 def nmse(a, b):
     return float(((a - b) ** 2).sum() / (b ** 2).sum().clamp(min=1e-300))
 
 
-def run_oracle(cfg, weights, ids, targets):
+def run_oracle(cfg, weights, ids, targets, pos):
     """Returns first-step logits/nll/entropy/loss/grads, the per-step losses and final weights."""
     w = {k: v.double().clone().requires_grad_(True) for k, v in weights.items()}
     opt = torch.optim.AdamW(list(w.values()), lr=HYPER["lr_peak"], betas=(HYPER["beta1"], HYPER["beta2"]),
@@ -84,7 +102,7 @@ def run_oracle(cfg, weights, ids, targets):
         for g in opt.param_groups:
             g["lr"] = oracle.lr_at(s, HYPER["lr_peak"], HYPER["lr_min"], HYPER["warmup"], HYPER["total"])
         opt.zero_grad()
-        logits = oracle.forward(cfg, w, ids[s])
+        logits = oracle.forward(cfg, w, ids[s], None if pos is None else pos[s])
         loss = oracle.masked_mean_loss(logits, targets[s])
         loss.backward()
         losses.append(loss.item())
@@ -100,11 +118,11 @@ def run_oracle(cfg, weights, ids, targets):
 
 
 def check_case(case, args, gen):
-    cfg, weights, ids, targets, model_dir, batch = make_case(case, args.workdir, gen)
+    cfg, weights, ids, targets, pos, model_dir, batch = make_case(case, args.workdir, gen)
     out_path = os.path.join(args.workdir, case["name"] + ".out.safetensors")
     subprocess.run([args.runner, args.backend, model_dir, batch, out_path], check=True)
     got, _ = oracle.read_safetensors(out_path)
-    ref, ref_losses, ref_final = run_oracle(cfg, weights, ids, targets)
+    ref, ref_losses, ref_final = run_oracle(cfg, weights, ids, targets, pos)
     failures, report = [], []
 
     def check(label, value, bar):

@@ -99,14 +99,20 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
 
-def forward(cfg, w, ids):
-    """ids: (B, T) long. Returns logits (B, T, V)."""
+def forward(cfg, w, ids, pos=None):
+    """ids: (B, T) long. pos: None, or (B, T) positions of packed documents (each counting 0, 1, ...
+    from its first token; a token sees only its own document). Returns logits (B, T, V)."""
     B, T = ids.shape
     C, D, eps = cfg["hidden_size"], cfg["head_dim"], cfg["rms_norm_eps"]
     Hq, Hkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     x = w["model.embed_tokens.weight"][ids]
     cos, sin = rope_tables(cfg, T, x.dtype)
     causal = torch.ones(T, T, dtype=torch.bool).tril()
+    if pos is not None:
+        cos, sin = cos[pos][:, None], sin[pos][:, None]  # (B, 1, T, D)
+        start = torch.arange(T)[None, :] - pos  # (B, T): first key of each query
+        causal = causal[None] & (torch.arange(T)[None, None, :] >= start[:, :, None])
+        causal = causal[:, None]  # (B, 1, T, T)
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)

@@ -1,6 +1,8 @@
 #pragma once
 // Tiny Qwen3 shapes for tests that need a whole model: one builder, so each test states only how
 // its model differs from the common tiny one (and that difference is what the test is about).
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -47,6 +49,16 @@ inline std::vector<int32_t> random_tokens(int n, int V, uint64_t seed) {
   std::vector<int32_t> t(n);
   for (int i = 0; i < n; ++i) t[i] = int32_t(Rng(seed, 0).block(i)[0] % V);
   return t;
+}
+
+// Max |a - b| / max |b|: an error relative to the scale of b (logits, gradients).
+inline double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return diff / scale;
 }
 
 }  // namespace tandem::test

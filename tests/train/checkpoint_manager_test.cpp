@@ -171,7 +171,7 @@ TEST(Trainer, NanHookSkipsOneStepAndResetRestartsAdam) {
   Transformer m(*be, cfg);
   m.init_random(5);
   Trainer t(m, TrainConfig{});
-  Batch b{2, 6, std::vector<int32_t>(12, 3), std::vector<int32_t>(12, 4)};
+  Batch b{2, 6, std::vector<int32_t>(12, 3), std::vector<int32_t>(12, 4), {}};
   const auto before = m.read_params();
   t.inject_nan_gradient();
   EXPECT_TRUE(t.step(std::span(&b, 1)).skipped);

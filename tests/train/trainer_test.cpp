@@ -15,7 +15,7 @@ namespace tandem {
 namespace {
 
 Batch random_batch(int B, int T, int V, uint64_t seed) {
-  Batch b{B, T, std::vector<int32_t>(B * T), std::vector<int32_t>(B * T)};
+  Batch b{B, T, std::vector<int32_t>(B * T), std::vector<int32_t>(B * T), {}};
   const Rng rng(seed, 1);
   for (int i = 0; i < B * T; ++i) {
     b.ids[i] = int32_t(rng.block(i)[0] % V);
@@ -26,8 +26,11 @@ Batch random_batch(int B, int T, int V, uint64_t seed) {
 
 Batch slice(const Batch& b, int first_row, int rows) {
   const size_t begin = size_t(first_row) * b.T, end = begin + size_t(rows) * b.T;
-  return {rows, b.T, {b.ids.begin() + begin, b.ids.begin() + end},
-          {b.targets.begin() + begin, b.targets.begin() + end}};
+  return {rows,
+          b.T,
+          {b.ids.begin() + begin, b.ids.begin() + end},
+          {b.targets.begin() + begin, b.targets.begin() + end},
+          {}};
 }
 
 TrainConfig config() {

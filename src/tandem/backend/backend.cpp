@@ -67,8 +67,8 @@ void Backend::rope_backward(float*, const int32_t*, const float*, int, int, int)
   not_implemented(*this, Op::RopeBackward);
 }
 void Backend::attention_backward(float*, float*, float*, const float*, const float*, const float*,
-                                 const float*, const float*, const float*, int, int, int, int, int,
-                                 float) {
+                                 const float*, const int32_t*, const float*, const float*, int, int,
+                                 int, int, int, float) {
   not_implemented(*this, Op::AttentionBackward);
 }
 void Backend::swiglu_backward(float*, float*, const float*, const float*, const float*, size_t) {

@@ -120,14 +120,17 @@ class Backend {
   // Causal grouped-query attention. q(B,T,Hq,D), k and v(B,T,Hkv,D), out(B,T,Hq,D);
   // query head h reads key-value head h / (Hq/Hkv). lse(B,Hq,T) = log-sum-exp of each score row,
   // kept for the backward, so no (T,T) matrix needs to survive the forward.
+  // pos(B,T), when not null, packs several documents into a row: pos[t] is token t's position in
+  // its own document, and row t attends to keys [t - pos[t], t] only. Documents are contiguous
+  // (pos[t] is 0 or pos[t-1] + 1; the caller checks). Null: one document per row (pos[t] = t).
   virtual void attention_forward(float* out, float* lse, const float* q, const float* k,
-                                 const float* v, int B, int T, int Hq, int Hkv, int D,
-                                 float scale) = 0;
+                                 const float* v, const int32_t* pos, int B, int T, int Hq, int Hkv,
+                                 int D, float scale) = 0;
   // dq, dk, dv overwritten. Op::AttentionBackward.
   virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout,
-                                  const float* q, const float* k, const float* v, const float* out,
-                                  const float* lse, int B, int T, int Hq, int Hkv, int D,
-                                  float scale);
+                                  const float* q, const float* k, const float* v,
+                                  const int32_t* pos, const float* out, const float* lse, int B,
+                                  int T, int Hq, int Hkv, int D, float scale);
   // Query rows against KV caches: q(n,Hq,D), caches (slots,max_T,Hkv,D); row i attends to
   // positions [0, lens[i]) of the cache of slot[i] (slot null: row i reads slot i). out(n,Hq,D).
   // A decode step passes one row per sequence; a prompt (or a chunk of one) passes its rows of
@@ -146,6 +149,7 @@ class Backend {
 
   // Per row of logits(n,V): loss[i] = -log softmax(logits_i)[targets[i]] (the negative
   // log-probability of the target) and entropy[i] = -sum p log p. targets[i] < 0: loss 0.
+  // targets[i] >= V: an error where the backend can see it (cpu), else a NaN loss.
   virtual void cross_entropy_forward(float* loss, float* entropy, const float* logits,
                                      const int32_t* targets, int n, int V) = 0;
   // dlogits_i = dloss[i] * (softmax(logits_i) - onehot(targets[i])); rows with targets < 0 get 0.

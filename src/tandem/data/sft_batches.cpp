@@ -39,7 +39,11 @@ Batch pad_batch(const std::vector<Example>& rows, int32_t pad) {
   size_t T = 1;
   for (const Example& ex : rows) T = std::max(T, ex.tokens.size() - std::min<size_t>(ex.tokens.size(), 1));
   const int n = int(rows.size());
-  Batch batch{n, int(T), std::vector<int32_t>(n * T, std::max(pad, 0)), std::vector<int32_t>(n * T, -1)};
+  Batch batch{n,
+              int(T),
+              std::vector<int32_t>(n * T, std::max(pad, 0)),
+              std::vector<int32_t>(n * T, -1),
+              {}};
   for (int r = 0; r < n; ++r) {
     const Example& ex = rows[r];
     for (size_t t = 0; t + 1 < ex.tokens.size(); ++t) {

@@ -48,7 +48,8 @@ void block_forward(const ModelWeights& w, int layer, const BlockActs& a, const i
 }
 
 void block_backward(const ModelWeights& w, float* grads, int layer, const BlockActs& a,
-                    const BlockScratch& s, float* dres, const int32_t* pos, int B, int T) {
+                    const BlockScratch& s, float* dres, const int32_t* pos, bool packed, int B,
+                    int T) {
   Backend& be = w.backend();
   const ModelConfig& c = w.config();
   const LayerOffsets& o = w.layout().layers[layer];
@@ -67,8 +68,8 @@ void block_backward(const ModelWeights& w, float* grads, int layer, const BlockA
   be.add(dres, s.dtmp, size_t(n) * C);  // dres = d(mid)
   // Attention branch:
   linear_backward(be, s.datt, 0.0f, dres, a.att, P + o.o_proj, G + o.o_proj, n, Hq * D, C);
-  be.attention_backward(s.dq, s.dk, s.dv, s.datt, a.q, a.k, a.v, a.att, a.lse, B, T, Hq, Hkv, D,
-                        scale);
+  be.attention_backward(s.dq, s.dk, s.dv, s.datt, a.q, a.k, a.v, packed ? pos : nullptr, a.att,
+                        a.lse, B, T, Hq, Hkv, D, scale);
   be.rope_backward(s.dq, pos, w.rope_table(), n, Hq, D);
   be.rope_backward(s.dk, pos, w.rope_table(), n, Hkv, D);
   // QK-norm backward. datt and dq are free again: they take d(q_raw) and d(k_raw).

@@ -65,8 +65,11 @@ struct BlockScratch {
 };
 
 // dres (n, C): d(block output) in, d(block input) out. Parameter gradients accumulate into
-// grads (the slab, ParamLayout order). The batch is B sequences of T tokens (causal attention).
+// grads (the slab, ParamLayout order). The batch is B sequences of T tokens (causal attention);
+// packed: its rows hold several documents and attention keeps to each (pos says where they start,
+// Backend::attention_forward).
 void block_backward(const ModelWeights& w, float* grads, int layer, const BlockActs& a,
-                    const BlockScratch& s, float* dres, const int32_t* pos, int B, int T);
+                    const BlockScratch& s, float* dres, const int32_t* pos, bool packed, int B,
+                    int T);
 
 }  // namespace tandem

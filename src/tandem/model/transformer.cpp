@@ -67,7 +67,7 @@ BlockActs Transformer::block_acts(int layer) const {
 }
 
 void Transformer::forward(std::span<const int32_t> ids, std::span<const int32_t> targets, int B,
-                          int T) {
+                          int T, std::span<const int32_t> pos_in) {
   plan(B, T);
   const ModelConfig& c = config();
   Backend& be = backend();
@@ -79,14 +79,25 @@ void Transformer::forward(std::span<const int32_t> ids, std::span<const int32_t>
     TANDEM_CHECK(id >= 0 && id < V, "[forward] token id {} outside the vocabulary [0, {})", id, V);
   for (int32_t t : targets)
     TANDEM_CHECK(t < V, "[forward] target id {} outside the vocabulary [0, {})", t, V);
+  packed_ = !pos_in.empty();
   std::vector<int32_t> pos(n);
   for (int i = 0; i < n; ++i) pos[i] = i % T;
+  if (packed_) {
+    TANDEM_CHECK(int(pos_in.size()) == n, "[forward] expected {} positions, got {}", n,
+                 pos_in.size());
+    for (int i = 0; i < n; ++i)  // documents are contiguous: each counts up from 0 in its row
+      TANDEM_CHECK(pos_in[i] == 0 || (i % T > 0 && pos_in[i] == pos_in[i - 1] + 1),
+                   "[forward] position {} at row {}, token {} does not continue its document",
+                   pos_in[i], i / T, i % T);
+    pos.assign(pos_in.begin(), pos_in.end());
+  }
   be.to_device(ids_.as(), ids.data(), n * sizeof(int32_t));
   be.to_device(targets_.as(), targets.data(), n * sizeof(int32_t));
   be.to_device(pos_.as(), pos.data(), n * sizeof(int32_t));
   const float scale = 1.0f / std::sqrt(float(D));
   const AttentionStep causal = [&](const BlockActs& a) {
-    be.attention_forward(a.att, a.lse, a.q, a.k, a.v, B, T, Hq, Hkv, D, scale);
+    be.attention_forward(a.att, a.lse, a.q, a.k, a.v, packed_ ? pos_.as<int32_t>() : nullptr, B, T,
+                         Hq, Hkv, D, scale);
   };
 
   be.embedding_forward(acts_[0].x.as(), ids_.as<int32_t>(), params() + layout().embed, n, C);
@@ -131,7 +142,8 @@ void Transformer::backward(std::span<const float> dnll, const GradsReady& ready)
   const BlockScratch scratch{dtmp_.as(), dln_.as(), datt_.as(), dq_.as(),   dk_.as(),
                              dv_.as(),   dgate_.as(), dup_.as(), dact_.as()};
   for (int l = c.num_hidden_layers - 1; l >= 0; --l) {
-    block_backward(*this, G, l, block_acts(l), scratch, dres_.as(), pos_.as<int32_t>(), B, T);
+    block_backward(*this, G, l, block_acts(l), scratch, dres_.as(), pos_.as<int32_t>(), packed_, B,
+                   T);
     if (ready) {
       const int64_t end = l + 1 < c.num_hidden_layers ? L.layers[l + 1].input_norm : L.final_norm;
       ready(L.layers[l].input_norm, end);

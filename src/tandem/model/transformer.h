@@ -23,9 +23,12 @@ class Transformer : public ModelWeights {
   std::vector<float> read_grads() const;
   void zero_grads();
 
-  // ids, targets: host (B*T). Computes per-token negative log-likelihood of the targets (targets < 0
-  // are ignored and give 0) and the entropy of each predicted distribution.
-  void forward(std::span<const int32_t> ids, std::span<const int32_t> targets, int B, int T);
+  // ids, targets: host (B*T). Computes per-token negative log-likelihood of the targets (targets <
+  // 0 are ignored and give 0) and the entropy of each predicted distribution. pos: empty for one
+  // sequence per row; else (B*T) positions of packed documents (each counts 0, 1, 2, ... from its
+  // first token; attention and RoPE keep to each document).
+  void forward(std::span<const int32_t> ids, std::span<const int32_t> targets, int B, int T,
+               std::span<const int32_t> pos = {});
   const float* logits() const { return logits_.as<float>(); }  // device (B*T, V); backward overwrites
   std::vector<float> read_logits() const;
   void read_token_stats(float* nll, float* entropy) const;  // host, B*T each
@@ -48,6 +51,7 @@ class Transformer : public ModelWeights {
 
   mutable DeviceBuffer grads_;
   int B_ = 0, T_ = 0, capacity_ = 0;  // current batch; activations sized for capacity_ tokens
+  bool packed_ = false;               // the current batch packs documents (pos_ from the caller)
   DeviceBuffer ids_, targets_, pos_;  // (n) int32
   std::vector<LayerActs> acts_;
   DeviceBuffer final_x, lnf_, rstdf_, logits_, nll_, entropy_;  // (n,C), (n,C), (n), (n,V), (n), (n)

@@ -30,7 +30,7 @@ UpdateRows make_rows(const std::vector<Rollout>& rollouts, std::span<const int> 
   for (int i : rows)
     T = std::max(T, rollouts[i].prompt.size() + rollouts[i].completion.tokens.size() - 1);
   const int B = int(rows.size());
-  u.batch = {B, int(T), std::vector<int32_t>(B * T, pad), std::vector<int32_t>(B * T, -1)};
+  u.batch = {B, int(T), std::vector<int32_t>(B * T, pad), std::vector<int32_t>(B * T, -1), {}};
   u.old_logp.assign(B * T, 0.0f);
   u.mask.assign(B * T, 0);
   for (int r = 0; r < B; ++r) {

@@ -40,7 +40,7 @@ StepStats Trainer::step(std::span<const Batch> micro_batches) {
     const Batch& b = micro_batches[m];
     const size_t n = size_t(b.B) * b.T;
     if (ordered && m > 0) model_.zero_grads();
-    model_.forward(b.ids, b.targets, b.B, b.T);
+    model_.forward(b.ids, b.targets, b.B, b.T, b.pos);
     nll_.resize(n), dnll_.resize(n);
     model_.read_token_stats(nll_.data(), nullptr);
     double part = 0;  // this micro-batch's loss, alone (the same order as the ranks' sum)

@@ -2,6 +2,10 @@
 // row, nothing of size (T,T) ever stored. The forward keeps lse(B,Hq,T); the backward recomputes
 // the probabilities from it and uses D_i = rowsum(dout_i * out_i).
 //
+// Packed rows (pos given): row t sees keys [t - pos[t], t], its own document; a key block outside
+// that range is skipped, and one it straddles is masked, so an unpacked row (pos null, or pos[t] =
+// t) takes exactly the steps it always did.
+//
 // Bit-exactness between paths: a query row's result is computed by the same per-row steps
 // (score_block, softmax_update) over the same key blocks [0,64), [64,128), ... whether it comes
 // from attention_forward (any batch, any block of rows) or attention_decode. So a rollout that
@@ -50,11 +54,29 @@ inline void score_block(float* s, const float* q, const float* kt, int D) {
   for (int j = 0; j < kBk; ++j) s[j] = acc[j];
 }
 
-// One query row meets one key block: raw scores s(kBk) of which the first `valid` count, values
+// First key row t of a sequence may see: the start of its document.
+inline int first_key(const int32_t* pos, int t) {
+  return pos ? t - pos[t] : 0;
+}
+
+// pos(B,T) must describe contiguous documents: pos[t] in [0, t], each 0 or its predecessor + 1.
+void check_documents(const char* op, const int32_t* pos, int B, int T) {
+  if (!pos) return;
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t) {
+      const int32_t p = pos[int64_t(b) * T + t];
+      TANDEM_CHECK(p == 0 || (t > 0 && p == pos[int64_t(b) * T + t - 1] + 1),
+                   "[{}] pos[{}][{}] = {}: a document's positions must count 0, 1, 2, ... (the "
+                   "previous is {})",
+                   op, b, t, p, t > 0 ? pos[int64_t(b) * T + t - 1] : -1);
+    }
+}
+
+// One query row meets one key block: raw scores s(kBk) of which those in [lo, hi) count, values
 // v (rows of `vstride` floats). Updates the running max m, sum l and unnormalised output o(D).
-inline void softmax_update(float* s, int valid, float scale, float& m, float& l, float* o,
+inline void softmax_update(float* s, int lo, int hi, float scale, float& m, float& l, float* o,
                            const float* v, int64_t vstride, int D) {
-  for (int j = 0; j < kBk; ++j) s[j] = j < valid ? s[j] * scale : kNegInf;
+  for (int j = 0; j < kBk; ++j) s[j] = j >= lo && j < hi ? s[j] * scale : kNegInf;
   const float m_new = std::max(m, cpu::max_f(s, kBk));
   const float alpha = cpu::exp_f(m - m_new);  // 0 on the first block (m = -inf)
   float psum[cpu::kLanes] = {};
@@ -67,7 +89,7 @@ inline void softmax_update(float* s, int valid, float scale, float& m, float& l,
   l = l * alpha + cpu::reduce_lanes(psum);
   m = m_new;
   for (int d = 0; d < D; ++d) o[d] *= alpha;
-  for (int j = 0; j < valid; ++j) {
+  for (int j = lo; j < hi; ++j) {
     const float p = s[j];
     const float* vj = v + j * vstride;
     for (int d = 0; d < D; ++d) o[d] += p * vj[d];
@@ -85,9 +107,10 @@ inline void finish_row(float* out, float* lse, const float* o, float m, float l,
 
 // q(B,T,Hq,D), k, v(B,T,Hkv,D) -> out(B,T,Hq,D), lse(B,Hq,T).
 void CpuBackend::attention_forward(float* out, float* lse, const float* q, const float* k,
-                                   const float* v, int B, int T, int Hq, int Hkv, int D,
-                                   float scale) {
+                                   const float* v, const int32_t* pos, int B, int T, int Hq,
+                                   int Hkv, int D, float scale) {
   check_sizes("attention_forward", B, T, Hq, Hkv, D);
+  check_documents("attention_forward", pos, B, T);
   const int group = Hq / Hkv;
   const int q_blocks = (T + kBq - 1) / kBq;
   const int64_t tasks = int64_t(B) * Hq * q_blocks;
@@ -106,17 +129,20 @@ void CpuBackend::attention_forward(float* out, float* lse, const float* q, const
       const float* qh = q + int64_t(b) * T * qs + int64_t(h) * D;
       const float* kh = k + int64_t(b) * T * ks + int64_t(hk) * D;
       const float* vh = v + int64_t(b) * T * ks + int64_t(hk) * D;
+      const int32_t* pos_b = pos ? pos + int64_t(b) * T : nullptr;
       std::fill(o.begin(), o.begin() + int64_t(nq) * D, 0.0f);
       std::fill(m, m + nq, kNegInf);
       std::fill(l, l + nq, 0.0f);
-      for (int j0 = 0; j0 < i1; j0 += kBk) {
+      // Documents are contiguous, so the block's first row has the earliest first key.
+      for (int j0 = first_key(pos_b, i0) / kBk * kBk; j0 < i1; j0 += kBk) {
         const int nk = std::min(kBk, i1 - j0);
         transpose_block(kt.data(), kh + j0 * ks, ks, nk, D);
         for (int r = 0; r < nq; ++r) {
-          const int i = i0 + r, valid = std::min(nk, i - j0 + 1);
-          if (valid <= 0) continue;
+          const int i = i0 + r, hi = std::min(nk, i - j0 + 1);
+          const int lo = std::max(0, first_key(pos_b, i) - j0);
+          if (hi <= lo) continue;
           score_block(s.data(), qh + i * qs, kt.data(), D);
-          softmax_update(s.data(), valid, scale, m[r], l[r], o.data() + int64_t(r) * D,
+          softmax_update(s.data(), lo, hi, scale, m[r], l[r], o.data() + int64_t(r) * D,
                          vh + j0 * ks, ks, D);
         }
       }
@@ -134,9 +160,10 @@ void CpuBackend::attention_forward(float* out, float* lse, const float* q, const
 // reading it, so no two threads ever add into the same element and the order is fixed.
 void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float* dout,
                                     const float* q, const float* k, const float* v,
-                                    const float* out, const float* lse, int B, int T, int Hq,
-                                    int Hkv, int D, float scale) {
+                                    const int32_t* pos, const float* out, const float* lse, int B,
+                                    int T, int Hq, int Hkv, int D, float scale) {
   check_sizes("attention_backward", B, T, Hq, Hkv, D);
+  check_documents("attention_backward", pos, B, T);
   const int group = Hq / Hkv;
   const int64_t tasks = int64_t(B) * Hkv;
   const int64_t qs = int64_t(Hq) * D, ks = int64_t(Hkv) * D;
@@ -148,6 +175,7 @@ void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float
     for (int64_t task = 0; task < tasks; ++task) {
       const int b = int(task / Hkv), hk = int(task % Hkv);
       const int64_t qoff = int64_t(b) * T * qs, koff = int64_t(b) * T * ks + int64_t(hk) * D;
+      const int32_t* pos_b = pos ? pos + int64_t(b) * T : nullptr;
       // D_i = dout_i . out_i per query head of the group; dq rows of the group start at zero.
       for (int g = 0; g < group; ++g) {
         const int h = hk * group + g;
@@ -167,7 +195,11 @@ void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float
           const int h = hk * group + g;
           const float* lse_h = lse + (int64_t(b) * Hq + h) * T;
           for (int i = j0; i < T; ++i) {
-            const int valid = std::min(nk, i - j0 + 1);
+            const int hi = std::min(nk, i - j0 + 1);
+            const int lo = std::max(0, first_key(pos_b, i) - j0);
+            if (lo >= nk)
+              break;  // this row's document, and every later row's, starts past the block
+            if (hi <= lo) continue;
             const int64_t off = qoff + i * qs + int64_t(h) * D;
             const float* qi = q + off;
             const float* doi = dout + off;
@@ -181,7 +213,7 @@ void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float
               s[j] = p;
               dp[j] = p * (dp[j] - dii) * scale;
             }
-            for (int j = 0; j < valid; ++j) {
+            for (int j = lo; j < hi; ++j) {
               const float p = s[j], ds = dp[j];
               float* dvj = dvb.data() + j * D;
               float* dkj = dkb.data() + j * D;
@@ -239,8 +271,8 @@ void CpuBackend::attention_decode(float* out, const float* q, const float* k_cac
         for (int g = 0; g < group; ++g) {
           const int h = hk * group + g;
           score_block(s.data(), q + (int64_t(b) * Hq + h) * D, kt.data(), D);
-          softmax_update(s.data(), nk, scale, m[g], l[g], o.data() + int64_t(g) * D, vh + j0 * ks,
-                         ks, D);
+          softmax_update(s.data(), 0, nk, scale, m[g], l[g], o.data() + int64_t(g) * D,
+                         vh + j0 * ks, ks, D);
         }
       }
       for (int g = 0; g < group; ++g)

@@ -7,6 +7,10 @@
 // the output lane l owns dims l, l+32, ... (NV = ceil(D/32) of them, a template parameter so the
 // accumulators stay in registers; D <= 256).
 //
+// Packed rows (pos given): row i sees keys [i - pos[i], i], its own document. A tile wholly before
+// a row's document is skipped (warp-uniform), one it straddles is masked; the blocks' tile loops
+// start at the first document start among their rows. With pos null nothing changes.
+//
 // Reproducibility: every sum runs in a fixed order (shuffle-xor trees, keys in increasing order,
 // explicit fmaf so the compiler cannot contract differently in different kernels). A row's result
 // depends only on its own query and keys [0, n_keys), never on its neighbours in the block or the
@@ -52,13 +56,20 @@ __device__ inline float dot_row(const float* a, const float* b, int D) {
   return acc;
 }
 
-// One warp attends its query q_s (in shared memory) to keys [0, n_keys) of k_base/v_base (row
-// stride kv_stride). All warps of the block call it together with the same block_keys (the most
-// keys any warp needs): it contains __syncthreads(). Writes out_row[0, D) and *lse_out when given.
+// First key row i of a sequence may see: the start of its document (pos: that sequence's (T)).
+__device__ inline int first_key(const int32_t* pos, int i) {
+  return pos ? max(0, i - pos[i]) : 0;
+}
+
+// One warp attends its query q_s (in shared memory) to keys [first, n_keys) of k_base/v_base (row
+// stride kv_stride). All warps of the block call it together with the same tile range
+// [block_first, block_keys) (block_first a multiple of kTile at or before every warp's first,
+// block_keys the most keys any warp needs): it contains __syncthreads(). Writes out_row[0, D) and
+// *lse_out when given.
 template <int NV>
-__device__ void attend_row(const float* q_s, int n_keys, int block_keys, const float* k_base,
-                           const float* v_base, int64_t kv_stride, int D, float scale, float* Ks,
-                           float* Vs, float* out_row, float* lse_out) {
+__device__ void attend_row(const float* q_s, int first, int n_keys, int block_first, int block_keys,
+                           const float* k_base, const float* v_base, int64_t kv_stride, int D,
+                           float scale, float* Ks, float* Vs, float* out_row, float* lse_out) {
   const int lane = threadIdx.x % kWarp;
   const int ld = padded(D);
   float m = -INFINITY, l = 0.f;
@@ -66,25 +77,26 @@ __device__ void attend_row(const float* q_s, int n_keys, int block_keys, const f
 #pragma unroll
   for (int r = 0; r < NV; ++r) o[r] = 0.f;
 
-  for (int t0 = 0; t0 < block_keys; t0 += kTile) {
+  for (int t0 = block_first; t0 < block_keys; t0 += kTile) {
     __syncthreads();  // the previous tile is fully consumed
     load_tile(Ks, k_base, kv_stride, t0, block_keys, D);
     load_tile(Vs, v_base, kv_stride, t0, block_keys, D);
     __syncthreads();
-    if (t0 >= n_keys) continue;  // warp-uniform: this row needs no key of this tile
+    // Warp-uniform: this row needs no key of this tile.
+    if (t0 >= n_keys || t0 + kTile <= first) continue;
     const int key = t0 + lane;
-    const bool valid = key < n_keys;
+    const bool valid = key >= first && key < n_keys;
     // __fmul_rn/__fsub_rn are never fused into an FMA, so both kernels that inline this routine
     // round identically whatever the optimiser does around them.
     const float s = valid ? __fmul_rn(dot_row(q_s, Ks + lane * ld, D), scale) : -INFINITY;
-    const float m_new = fmaxf(m, warp_max(s));  // finite: key t0 is always valid
+    const float m_new = fmaxf(m, warp_max(s));  // finite: the first tile holds key `first`
     const float p = valid ? expf(__fsub_rn(s, m_new)) : 0.f;
     const float alpha = expf(__fsub_rn(m, m_new));  // 0 on the first tile (m = -inf)
     l = fmaf(l, alpha, warp_sum(p));
 #pragma unroll
     for (int r = 0; r < NV; ++r) o[r] = __fmul_rn(o[r], alpha);
     const int jmax = min(kTile, n_keys - t0);
-    for (int j = 0; j < jmax; ++j) {
+    for (int j = max(0, first - t0); j < jmax; ++j) {
       const float pj = __shfl_sync(kFullMask, p, j);
 #pragma unroll
       for (int r = 0; r < NV; ++r) {
@@ -112,13 +124,13 @@ size_t forward_smem(int D) {
 }
 
 // Grid: (ceil(T / kRows), Hq, B). Warp w handles query row blockIdx.x * kRows + w of head
-// blockIdx.y in sequence blockIdx.z, attending causally to keys [0, row].
+// blockIdx.y in sequence blockIdx.z, attending causally to keys [first_key(row), row].
 template <int NV>
 __global__ void __launch_bounds__(kThreads)
     attention_forward_kernel(float* __restrict__ out, float* __restrict__ lse,
                              const float* __restrict__ q, const float* __restrict__ k,
-                             const float* __restrict__ v, int T, int Hq, int Hkv, int D,
-                             float scale) {
+                             const float* __restrict__ v, const int32_t* __restrict__ pos, int T,
+                             int Hq, int Hkv, int D, float scale) {
   extern __shared__ float smem[];
   float* Ks = smem;
   float* Vs = Ks + kTile * padded(D);
@@ -132,8 +144,12 @@ __global__ void __launch_bounds__(kThreads)
   if (active)
     for (int d = lane; d < D; d += kWarp) q_s[d] = q[q_off + d];
   const int64_t kv_off = (int64_t(b) * T * Hkv + kvh) * D;
-  attend_row<NV>(q_s, active ? i + 1 : 0, min(row0 + kRows, T), k + kv_off, v + kv_off,
-                 int64_t(Hkv) * D, D, scale, Ks, Vs, active ? out + q_off : nullptr,
+  const int32_t* pos_b = pos ? pos + int64_t(b) * T : nullptr;
+  // Documents are contiguous: the block's first row has the earliest first key.
+  const int block_first = first_key(pos_b, row0) / kTile * kTile;
+  attend_row<NV>(q_s, active ? first_key(pos_b, i) : 0, active ? i + 1 : 0, block_first,
+                 min(row0 + kRows, T), k + kv_off, v + kv_off, int64_t(Hkv) * D, D, scale, Ks, Vs,
+                 active ? out + q_off : nullptr,
                  active ? lse + (int64_t(b) * Hq + h) * T + i : nullptr);
 }
 
@@ -163,7 +179,7 @@ __global__ void __launch_bounds__(kThreads)
   // Row b reads the cache of slot[b] (row b's own when there is no slot map).
   const int cache = slot ? slot[b] : b;
   const int64_t kv_off = (int64_t(cache) * max_T * Hkv + kvh) * D;
-  attend_row<NV>(q_s, active ? n_keys : 0, n_keys, k_cache + kv_off, v_cache + kv_off,
+  attend_row<NV>(q_s, 0, active ? n_keys : 0, 0, n_keys, k_cache + kv_off, v_cache + kv_off,
                  int64_t(Hkv) * D, D, scale, Ks, Vs, active ? out + q_off : nullptr, nullptr);
 }
 
@@ -195,9 +211,9 @@ template <int NV>
 __global__ void __launch_bounds__(kThreads)
     attention_dq_kernel(float* __restrict__ dq, const float* __restrict__ dout,
                         const float* __restrict__ q, const float* __restrict__ k,
-                        const float* __restrict__ v, const float* __restrict__ lse,
-                        const float* __restrict__ delta, int T, int Hq, int Hkv, int D,
-                        float scale) {
+                        const float* __restrict__ v, const int32_t* __restrict__ pos,
+                        const float* __restrict__ lse, const float* __restrict__ delta, int T,
+                        int Hq, int Hkv, int D, float scale) {
   extern __shared__ float smem[];
   const int ld = padded(D);
   float* Ks = smem;
@@ -217,28 +233,30 @@ __global__ void __launch_bounds__(kThreads)
     lse_i = lse[(int64_t(b) * Hq + h) * T + i];
     delta_i = delta[(int64_t(b) * Hq + h) * T + i];
   }
-  const int n_keys = active ? i + 1 : 0;
+  const int32_t* pos_b = pos ? pos + int64_t(b) * T : nullptr;
+  const int n_keys = active ? i + 1 : 0, first = active ? first_key(pos_b, i) : 0;
+  const int block_first = first_key(pos_b, row0) / kTile * kTile;
   const int block_keys = min(row0 + kRows, T);
   const int64_t kv_off = (int64_t(b) * T * Hkv + kvh) * D, kv_stride = int64_t(Hkv) * D;
   float acc[NV];
 #pragma unroll
   for (int r = 0; r < NV; ++r) acc[r] = 0.f;
 
-  for (int t0 = 0; t0 < block_keys; t0 += kTile) {
+  for (int t0 = block_first; t0 < block_keys; t0 += kTile) {
     __syncthreads();
     load_tile(Ks, k + kv_off, kv_stride, t0, block_keys, D);
     load_tile(Vs, v + kv_off, kv_stride, t0, block_keys, D);
     __syncthreads();
-    if (t0 >= n_keys) continue;
+    if (t0 >= n_keys || t0 + kTile <= first) continue;  // warp-uniform
     const int key = t0 + lane;
     float ds = 0.f;
-    if (key < n_keys) {
+    if (key >= first && key < n_keys) {
       const float p = expf(dot_row(q_s, Ks + lane * ld, D) * scale - lse_i);
       const float dp = dot_row(do_s, Vs + lane * ld, D);
       ds = p * (dp - delta_i);
     }
     const int jmax = min(kTile, n_keys - t0);
-    for (int j = 0; j < jmax; ++j) {
+    for (int j = max(0, first - t0); j < jmax; ++j) {
       const float dsj = __shfl_sync(kFullMask, ds, j);
 #pragma unroll
       for (int r = 0; r < NV; ++r) {
@@ -256,14 +274,14 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// Shared memory of the dk/dv kernel: query and dout tiles, lse and delta of the tile, then the
-// key and value vectors of each warp.
+// Shared memory of the dk/dv kernel: query and dout tiles, lse, delta and first keys of the
+// tile, then the key and value vectors of each warp.
 size_t dkv_smem(int D) {
-  return sizeof(float) * (2 * kTile * padded(D) + 2 * kTile + 2 * kRows * D);
+  return sizeof(float) * (2 * kTile * padded(D) + 3 * kTile + 2 * kRows * D);
 }
 
 // For key row j of kv head kvh, summing over the G query heads of its group (in head order) and
-// the queries i >= j (in increasing order):
+// the queries i >= j of its document (in increasing order):
 //   dv_j = sum p_ij dout_i,  dk_j = scale * sum p_ij (dp_ij - delta_i) q_i.
 // Grid: (ceil(T / kRows), Hkv, B); one warp per key row. Each key row is owned by one warp, so
 // the group sum needs no atomics.
@@ -272,15 +290,17 @@ __global__ void __launch_bounds__(kThreads)
     attention_dkv_kernel(float* __restrict__ dk, float* __restrict__ dv,
                          const float* __restrict__ dout, const float* __restrict__ q,
                          const float* __restrict__ k, const float* __restrict__ v,
-                         const float* __restrict__ lse, const float* __restrict__ delta, int T,
-                         int Hq, int Hkv, int D, float scale) {
+                         const int32_t* __restrict__ pos, const float* __restrict__ lse,
+                         const float* __restrict__ delta, int T, int Hq, int Hkv, int D,
+                         float scale) {
   extern __shared__ float smem[];
   const int ld = padded(D);
   float* Qt = smem;
   float* dOt = Qt + kTile * ld;
   float* lse_t = dOt + kTile * ld;
   float* delta_t = lse_t + kTile;
-  float* Kw = delta_t + kTile;
+  int* first_t = reinterpret_cast<int*>(delta_t + kTile);
+  float* Kw = delta_t + 2 * kTile;
   float* Vw = Kw + kRows * D;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int G = Hq / Hkv;
@@ -297,6 +317,8 @@ __global__ void __launch_bounds__(kThreads)
   for (int r = 0; r < NV; ++r) dk_acc[r] = 0.f, dv_acc[r] = 0.f;
 
   const int64_t q_stride = int64_t(Hq) * D;
+  const int32_t* pos_b = pos ? pos + int64_t(b) * T : nullptr;
+  const int block_last = min(row0 + kRows, T) - 1;  // the block's last key row
   for (int g = 0; g < G; ++g) {
     const int h = kvh * G + g;
     const float* q_base = q + (int64_t(b) * T * Hq + h) * D;
@@ -312,12 +334,16 @@ __global__ void __launch_bounds__(kThreads)
         const int qi = t0 + threadIdx.x;
         lse_t[threadIdx.x] = qi < T ? lse_row[qi] : 0.f;
         delta_t[threadIdx.x] = qi < T ? delta_row[qi] : 0.f;
+        first_t[threadIdx.x] = qi < T ? first_key(pos_b, qi) : T;
       }
       __syncthreads();
+      // Block-uniform: the tile's first query, and so every later one (documents are contiguous),
+      // belongs to a document that starts after the block's last key.
+      if (first_t[0] > block_last) break;
       if (!active || t0 + kTile <= j) continue;  // warp-uniform: no query here sees key j
       const int qi = t0 + lane;
       float p = 0.f, ds = 0.f;
-      if (qi < T && qi >= j) {
+      if (qi < T && qi >= j && first_t[lane] <= j) {
         p = expf(dot_row(Qt + lane * ld, k_s, D) * scale - lse_t[lane]);
         const float dp = dot_row(dOt + lane * ld, v_s, D);
         ds = p * (dp - delta_t[lane]);
@@ -392,8 +418,8 @@ void check_heads(const char* op, int B, int T, int Hq, int Hkv, int D) {
 }  // namespace
 
 void CudaBackend::attention_forward(float* out, float* lse, const float* q, const float* k,
-                                    const float* v, int B, int T, int Hq, int Hkv, int D,
-                                    float scale) {
+                                    const float* v, const int32_t* pos, int B, int T, int Hq,
+                                    int Hkv, int D, float scale) {
   const char* op = "attention_forward";
   check_heads(op, B, T, Hq, Hkv, D);
   if (B == 0 || T == 0) return;
@@ -403,15 +429,15 @@ void CudaBackend::attention_forward(float* out, float* lse, const float* q, cons
     prepare_smem(op, attention_forward_kernel<NV>, smem, max_smem_optin_);
     const dim3 grid((T + kRows - 1) / kRows, Hq, B);
     attention_forward_kernel<NV>
-        <<<grid, kThreads, smem, stream_>>>(out, lse, q, k, v, T, Hq, Hkv, D, scale);
+        <<<grid, kThreads, smem, stream_>>>(out, lse, q, k, v, pos, T, Hq, Hkv, D, scale);
     TANDEM_CUDA_LAUNCH_CHECK(op);
   });
 }
 
 void CudaBackend::attention_backward(float* dq, float* dk, float* dv, const float* dout,
                                      const float* q, const float* k, const float* v,
-                                     const float* out, const float* lse, int B, int T, int Hq,
-                                     int Hkv, int D, float scale) {
+                                     const int32_t* pos, const float* out, const float* lse, int B,
+                                     int T, int Hq, int Hkv, int D, float scale) {
   const char* op = "attention_backward";
   check_heads(op, B, T, Hq, Hkv, D);
   if (B == 0 || T == 0) return;
@@ -427,12 +453,12 @@ void CudaBackend::attention_backward(float* dq, float* dk, float* dv, const floa
     prepare_smem(op, attention_dq_kernel<NV>, smem_q, max_smem_optin_);
     prepare_smem(op, attention_dkv_kernel<NV>, smem_kv, max_smem_optin_);
     const dim3 grid_q((T + kRows - 1) / kRows, Hq, B);
-    attention_dq_kernel<NV><<<grid_q, kThreads, smem_q, stream_>>>(dq, dout, q, k, v, lse, delta, T,
-                                                                   Hq, Hkv, D, scale);
+    attention_dq_kernel<NV><<<grid_q, kThreads, smem_q, stream_>>>(dq, dout, q, k, v, pos, lse,
+                                                                   delta, T, Hq, Hkv, D, scale);
     TANDEM_CUDA_LAUNCH_CHECK(op);
     const dim3 grid_kv((T + kRows - 1) / kRows, Hkv, B);
-    attention_dkv_kernel<NV><<<grid_kv, kThreads, smem_kv, stream_>>>(dk, dv, dout, q, k, v, lse,
-                                                                      delta, T, Hq, Hkv, D, scale);
+    attention_dkv_kernel<NV><<<grid_kv, kThreads, smem_kv, stream_>>>(
+        dk, dv, dout, q, k, v, pos, lse, delta, T, Hq, Hkv, D, scale);
     TANDEM_CUDA_LAUNCH_CHECK(op);
   });
 }

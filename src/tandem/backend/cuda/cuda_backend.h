@@ -49,10 +49,12 @@ class CudaBackend final : public Backend {
   void rope_backward(float* dx, const int32_t* pos, const float* cos_sin, int n, int H,
                      int D) override;
   void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                         int B, int T, int Hq, int Hkv, int D, float scale) override;
+                         const int32_t* pos, int B, int T, int Hq, int Hkv, int D,
+                         float scale) override;
   void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
-                          const float* k, const float* v, const float* out, const float* lse, int B,
-                          int T, int Hq, int Hkv, int D, float scale) override;
+                          const float* k, const float* v, const int32_t* pos, const float* out,
+                          const float* lse, int B, int T, int Hq, int Hkv, int D,
+                          float scale) override;
   void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache,
                         const int32_t* slot, const int32_t* lens, int n, int slots, int max_T,
                         int Hq, int Hkv, int D, float scale) override;
