@@ -4,10 +4,11 @@
 #     --val-fraction 0 give the built-in path's model, bit for bit.
 #  2. A shuffled run with validation, stopped and resumed, ends bit-equal to one run straight
 #     through; validation records and the loss chart are written.
-#  3. Plain text with a trained tokenizer: validation loss falls.
+#  3. Plain text with a trained tokenizer: validation loss falls; packed rows resume exactly.
 #  4. Bad input: a one-line error naming file and line (exit 1), or --skip-bad counts it.
 #  5. GRPO on a file of problems with an outside verifier that hangs, crashes or answers garbage
-#     on some of them: the run finishes, the failures are logged; `tandem label` writes labels.
+#     on some of them: the run finishes, the failures are logged; `tandem label` writes labels,
+#     in-process and through a `tandem serve` process.
 set -uo pipefail
 tandem=$(realpath "$1") work=$2
 source "$(dirname "$0")/../support/cli_expect.sh"
@@ -46,6 +47,14 @@ grep -q "validation loss" straight/loss.svg && pass "loss.svg draws the validati
 losses=$(grep '"kind":"validation"' text/metrics.jsonl | sed 's/.*"loss":\([0-9.e+-]*\).*/\1/' | tr '\n' ' ')
 /usr/bin/python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; sys.exit(0 if len(v)==3 and v[2] < v[0] - 0.5 else 1)" $losses \
   && pass "text pretraining: validation loss falls ($losses)" || fail "validation losses: $losses"
+# Text is packed by default; a packed run's checkpoint carries its cursor into the records, so a
+# resumed run ends bit-equal to one straight through.
+popts=(--steps 8 --batch 4 --seq-len 64 --eval-every 0 --checkpoint-every 4 --data "$corpus/english.txt" --tokenizer tok)
+expect 0 "packing records into rows of 64 tokens" -- "$tandem" train --out pstraight "${popts[@]}"
+TANDEM_STOP_AFTER_STEP=3 "$tandem" train --out presumed "${popts[@]}" >/dev/null 2>&1
+"$tandem" train --out presumed "${popts[@]}" --resume >/dev/null 2>&1
+same pstraight/model/model.safetensors presumed/model/model.safetensors \
+  "a resumed packed run ends where one run straight through does"
 
 # 4. Bad input.
 { head -3 task.jsonl; echo '{"messages": [{"role": "user", "content": "no answer"}]}'; head -3 task.jsonl; } >bad.jsonl
@@ -73,6 +82,16 @@ expect 0 "8 problems x 3 samples" -- "$tandem" label builtin/model --data proble
   -o labels.jsonl --samples 3 --limit 8 --max-new-tokens 24
 [[ -f labels.jsonl && -s labels.jsonl.stats.json ]] && pass "label wrote labels and stats" \
   || fail "label outputs missing"
+# The same labelling by a `tandem serve` process, sent the model's weights first.
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$tandem" serve builtin/model --port "$port" --admin-key k >serve.log 2>&1 &
+server=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+expect 0 "8 problems x 3 samples" -- "$tandem" label builtin/model --data problems.jsonl \
+  -o labels-served.jsonl --samples 3 --limit 8 --max-new-tokens 24 --server "127.0.0.1:$port" --admin-key k
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
+expect 1 "no rollout server is left" -- "$tandem" label builtin/model --data problems.jsonl -o x.jsonl --samples 1 \
+  --limit 1 --server "127.0.0.1:$port" --admin-key k
 
 echo "$failures failure(s)"
 exit $((failures > 0))

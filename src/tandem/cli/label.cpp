@@ -36,6 +36,15 @@ void add_label_command(CLI::App& app) {
       ->capture_default_str()->check(kNonNegative);
   cmd->add_option("--backend", job->backend, "Device backend: " + backend_choices())
       ->capture_default_str();
+  cmd->add_option("--server", job->servers,
+                  "A `tandem serve --admin-key K` URL (host:port) that samples instead of this "
+                  "process; it is sent the model's weights. Repeat it to share the problems");
+  cmd->add_option("--admin-key", job->admin_key,
+                  "The servers' --admin-key (weights are sent with it)");
+  cmd->add_option("--requests-per-server", job->requests_per_server,
+                  "Concurrent requests at each server")
+      ->capture_default_str()
+      ->check(kPositive);
   cmd->callback([job] {
     if (!job->verifier.command.empty()) job->verifier.kind = "cmd";
     ConsoleReporter reporter = console();

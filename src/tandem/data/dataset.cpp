@@ -98,6 +98,8 @@ Dataset::Dataset(const DataOptions& options, const Tokenizer& tok, Reporter* pro
                 opt_.weights.size());
   for (double w : opt_.weights)
     if (!(w > 0)) config_fail("`data_weights` must be positive, got {}", w);
+  weight_sum_ = std::accumulate(opt_.weights.begin(), opt_.weights.end(), 0.0);
+  train_max_tokens_ = opt_.max_tokens;
   if (!(opt_.val_fraction >= 0 && opt_.val_fraction < 1))
     config_fail("`val_fraction` must be in [0, 1), got {}", opt_.val_fraction);
   for (size_t fi = 0; fi < opt_.files.size(); ++fi) {
@@ -144,7 +146,7 @@ Dataset::Dataset(const DataOptions& options, const Tokenizer& tok, Reporter* pro
       visit = [&](std::string_view text, uint64_t number) {
         const std::string where = fmt::format("{}:{}", path, number);
         try {
-          parse_record(text, where);
+          if (parse_record(text, where).kind == DataRecord::Kind::Chat) ++chat_records_;
           return true;
         } catch (const Error& e) {
           if (!opt_.skip_bad) throw;
@@ -183,22 +185,22 @@ uint64_t Dataset::train_size() const {
   return n;
 }
 
-Example Dataset::limited(Example ex) const {
-  if (opt_.max_tokens <= 0 || ex.tokens.size() <= size_t(opt_.max_tokens)) return ex;
+Example Dataset::limited(Example ex, int max_tokens) const {
+  if (max_tokens <= 0 || ex.tokens.size() <= size_t(max_tokens)) return ex;
   if (opt_.skip_long) {
     ++skipped_long_;
     return {};
   }
   ++truncated_;
-  ex.tokens.resize(size_t(opt_.max_tokens));
-  ex.loss.resize(size_t(opt_.max_tokens));
+  ex.tokens.resize(size_t(max_tokens));
+  ex.loss.resize(size_t(max_tokens));
   ex.trim();
   return ex;
 }
 
-Example Dataset::record_at(size_t file, uint64_t record) const {
+Example Dataset::record_at(size_t file, uint64_t record, int max_tokens) const {
   const Source& s = *sources_[file];
-  if (s.txt) return limited(text_example(tok_, s.text(record)));
+  if (s.txt) return limited(text_example(tok_, s.text(record)), max_tokens);
   // Checked when opened: an error now means the file changed since. Its line number costs a
   // read of the file up to it, so it is looked up only then.
   const std::string text = s.text(record);
@@ -209,22 +211,23 @@ Example Dataset::record_at(size_t file, uint64_t record) const {
     parse_record(text, s.where(record));  // throws again, naming the line
     throw;
   }
-  return limited(record_example(parsed, tok_, opt_.keep_thinking));
+  return limited(record_example(parsed, tok_, opt_.keep_thinking), max_tokens);
 }
 
 Example Dataset::example(uint64_t row) const {
   size_t f = 0;
   if (sources_.size() > 1) {  // the row's file, drawn by weight
-    const double total = std::accumulate(opt_.weights.begin(), opt_.weights.end(), 0.0);
-    double u = Rng(opt_.seed, kFileStream).uniform(row) * total;
+    double u = Rng(opt_.seed, kFileStream).uniform(row) * weight_sum_;
     for (f = 0; f + 1 < sources_.size() && u >= opt_.weights[f]; ++f) u -= opt_.weights[f];
   }
   const Source& s = *sources_[f];
   // The file's training records in epochs: row g is position g mod n of epoch g / n.
   const uint64_t epoch = row / s.train, k = row % s.train;
-  if (!opt_.shuffle) return record_at(f, k);
+  if (!opt_.shuffle) return record_at(f, k, train_max_tokens_);
   const uint64_t pos = Permutation(s.train, opt_.seed, kShuffleStream + (uint64_t(f) << 32) + epoch + 1)(k);
-  return record_at(f, Permutation(s.records, opt_.seed, kShuffleStream + (uint64_t(f) << 32))(s.val + pos));
+  return record_at(
+      f, Permutation(s.records, opt_.seed, kShuffleStream + (uint64_t(f) << 32))(s.val + pos),
+      train_max_tokens_);
 }
 
 Example Dataset::val_example(uint64_t k) const {
@@ -232,8 +235,9 @@ Example Dataset::val_example(uint64_t k) const {
   size_t f = 0;
   while (k >= sources_[f]->val) k -= sources_[f]->val, ++f;
   const Source& s = *sources_[f];
-  if (!opt_.shuffle) return record_at(f, s.train + k);
-  return record_at(f, Permutation(s.records, opt_.seed, kShuffleStream + (uint64_t(f) << 32))(k));
+  if (!opt_.shuffle) return record_at(f, s.train + k, opt_.max_tokens);
+  return record_at(f, Permutation(s.records, opt_.seed, kShuffleStream + (uint64_t(f) << 32))(k),
+                   opt_.max_tokens);
 }
 
 nlohmann::json Dataset::describe() const {

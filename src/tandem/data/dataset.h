@@ -61,11 +61,15 @@ class Dataset final : public ExampleSource {
   ~Dataset() override;
 
   Example example(uint64_t row) const override;  // training row g
+  // Packed rows let a training record run on over several rows: it is cut (or skipped) only
+  // past `max_tokens`, not the context. Validation records keep the options' limit.
+  void set_train_max_tokens(int max_tokens) { train_max_tokens_ = max_tokens; }
   uint64_t val_size() const { return val_total_; }
   Example val_example(uint64_t k) const;         // validation record k, 0 <= k < val_size()
 
   const std::vector<FileInfo>& files() const { return info_; }
   uint64_t train_size() const;
+  bool text_only() const { return chat_records_ == 0; }  // every record is text (pretraining)
   // Examples cut to max_tokens, or skipped for it, since the dataset was opened.
   int64_t truncated() const { return truncated_.load(); }
   int64_t skipped_long() const { return skipped_long_.load(); }
@@ -76,15 +80,17 @@ class Dataset final : public ExampleSource {
 
  private:
   struct Source;
-  Example limited(Example ex) const;
-  Example record_at(size_t file, uint64_t record) const;
+  Example limited(Example ex, int max_tokens) const;
+  Example record_at(size_t file, uint64_t record, int max_tokens) const;
 
   DataOptions opt_;
   const Tokenizer& tok_;
   std::vector<std::unique_ptr<Source>> sources_;
   std::vector<FileInfo> info_;
   std::vector<std::string> bad_samples_;
-  uint64_t val_total_ = 0;
+  uint64_t val_total_ = 0, chat_records_ = 0;
+  double weight_sum_ = 0;
+  int train_max_tokens_ = 0;  // opt_.max_tokens, or more when rows are packed
   mutable std::atomic<int64_t> truncated_{0}, skipped_long_{0};
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "tandem/io/file.h"
 #include "tandem/io/json_file.h"
 #include "tandem/recipes/model_dir.h"
+#include "tandem/recipes/remote_rollouts.h"
 #include "tandem/rl/rollout.h"
 
 namespace tandem {
@@ -31,6 +33,16 @@ LabelResult run_label(const LabelJob& job, Reporter& rep) {
       all.push_back(task.sample(l, tasks::Split::Train, job.seed, i));
   if (job.limit > 0 && int64_t(all.size()) > job.limit) all.resize(size_t(job.limit));
 
+  std::unique_ptr<RemoteRollouts> remote;
+  if (!job.servers.empty()) {
+    if (job.admin_key.empty())
+      config_fail("labelling on servers needs their admin key (`admin_key`) to send them weights");
+    serve::PoolConfig pool;
+    pool.urls = job.servers, pool.admin_key = job.admin_key;
+    pool.requests_per_server = job.requests_per_server;
+    remote = std::make_unique<RemoteRollouts>(pool, lm.tokenizer);
+    remote->publish(*lm.model, 0);
+  }
   RolloutConfig rc;
   rc.generation.max_new_tokens = job.max_new_tokens;
   rc.generation.sampling = {job.temperature, 0, 1.0f, job.seed};
@@ -46,8 +58,13 @@ LabelResult run_label(const LabelJob& job, Reporter& rep) {
     std::vector<tasks::Problem> batch;
     for (size_t i = from; i < to; ++i) batch.insert(batch.end(), size_t(job.samples), all[i]);
     // Sequence numbers over the whole job: each sample its own random stream.
+    const uint64_t first_sequence = uint64_t(from) * uint64_t(job.samples);
     const std::vector<Rollout> rollouts =
-        rollout(*lm.model, lm.tokenizer, task, batch, rc, uint64_t(from) * uint64_t(job.samples));
+        remote ? remote->rollout(task, batch, rc, lm.model->config().max_position_embeddings,
+                                 first_sequence)
+               : rollout(*lm.model, lm.tokenizer, task, batch, rc, first_sequence);
+    if (remote)
+      for (const std::string& e : remote->take_stats().events) rep.note(e);
     for (size_t i = from; i < to; ++i) {
       const size_t first = (i - from) * size_t(job.samples);
       std::vector<const Rollout*> good;

@@ -14,6 +14,7 @@
 #include "tandem/core/reporter.h"
 #include "tandem/core/signals.h"
 #include "tandem/data/dataset.h"
+#include "tandem/data/packing.h"
 #include "tandem/data/sft_batches.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/io/model_files.h"
@@ -57,7 +58,7 @@ class SftRun {
   void log_eval(int64_t step);
   records::Validation validation_loss(int64_t step, Communicator& comm);
   void open_data();
-  std::vector<Batch> my_micro_batches(int64_t b) const;
+  std::vector<Batch> my_micro_batches(int64_t b);
   Communicator& wire() { return device_comm_ ? *device_comm_ : comm_; }  // the gradients' way
   DilocoConfig diloco() const { return {cfg_.diloco_steps, cfg_.outer_lr, cfg_.outer_momentum}; }
   // DiLoCo steps know only their own rank's tokens: the round's are summed when it ends.
@@ -81,6 +82,7 @@ class SftRun {
   std::unique_ptr<tasks::Task> task_;  // trained on (no `data`) and evaluated; may be null
   std::unique_ptr<ExampleSource> source_;  // the rows: the task's problems or the user's data
   const Dataset* dataset_ = nullptr;       // source_, when it is the user's data
+  std::unique_ptr<Packer> packer_;         // packed rows (cfg.pack), else one record per row
   int32_t pad_ = 0;
   Loaded<Transformer> lm_;
   std::unique_ptr<Trainer> trainer_;
@@ -171,7 +173,8 @@ void SftRun::open_data() {
   o.files = cfg_.data, o.weights = cfg_.data_weights, o.val_fraction = cfg_.val_fraction;
   o.shuffle = cfg_.shuffle, o.seed = cfg_.seed, o.keep_thinking = cfg_.keep_thinking;
   o.skip_bad = cfg_.skip_bad, o.skip_long = cfg_.skip_long;
-  o.max_tokens = lm_.model->config().max_position_embeddings + 1;  // inputs drop the last token
+  const int context = lm_.model->config().max_position_embeddings;
+  o.max_tokens = context + 1;  // inputs drop the last token
   auto data = std::make_unique<Dataset>(o, lm_.tokenizer, &rep_);
   for (const Dataset::FileInfo& f : data->files()) {
     result_.bad_lines += int64_t(f.bad_lines);
@@ -179,7 +182,20 @@ void SftRun::open_data() {
                           f.val, f.bad_lines ? fmt::format(", {} bad lines skipped", f.bad_lines) : ""));
   }
   for (const std::string& bad : data->bad_line_samples()) rep_.note("skipped: " + bad);
+  const bool pack = cfg_.pack > 0 || (cfg_.pack < 0 && data->text_only());
+  if (pack) {
+    const int T = cfg_.seq_len > 0 ? cfg_.seq_len : context;
+    if (T > context)
+      config_fail("`seq_len` ({}) exceeds the model's context ({})", cfg_.seq_len, context);
+    packer_ = std::make_unique<Packer>(*data, cfg_.batch, T);
+    // A packed record may run on over several rows; it is cut, and counted, only past this many
+    // (a .txt paragraph is still cut into pieces of about the context when the file is read).
+    constexpr int kPackedSpan = 16;
+    data->set_train_max_tokens(kPackedSpan * T + 1);
+    rep_.note(fmt::format("packing records into rows of {} tokens", T));
+  }
   nlohmann::json details = data->describe();
+  details["packed_rows"] = pack ? (cfg_.seq_len > 0 ? cfg_.seq_len : context) : 0;
   details["bad_lines"] = result_.bad_lines;
   metrics_.write(records::Event{"data", 0, details});
   dataset_ = data.get();
@@ -220,11 +236,13 @@ void SftRun::restart_from_scratch() {  // the state before step 0, rebuilt from 
   trainer_->optimizer().reset();
   trainer_->set_steps_done(0);
   st_ = SftLoopState(spike_rule());
+  if (packer_) packer_->seek({});
 }
 
 void SftRun::restore(const std::string& dir) {
   const TrainerState ts = load_checkpoint(dir, *trainer_);
   st_.restore(ts, dir + "/trainer_state.json");
+  if (packer_) packer_->seek({st_.data, st_.pack_example, st_.pack_offset});
   if (outer_) {
     const std::string note = outer_->restore(dir, *lm_.model, trainer_->optimizer(), comm_);
     if (!note.empty()) rep_.note(note);
@@ -325,13 +343,16 @@ void SftRun::on_spike(int64_t batch, const StepStats& s) {
                   trainer_->steps_done(), from, batch));
 }
 
-// Batch b's micro-batches in order, this rank's consecutive share of them.
-std::vector<Batch> SftRun::my_micro_batches(int64_t b) const {
+// Batch b's micro-batches in order, this rank's consecutive share of them. Packed batches are
+// made whole on every rank (the cursor moves the same everywhere) and cut into the shares.
+std::vector<Batch> SftRun::my_micro_batches(int64_t b) {
   const int per_rank = cfg_.batch / micro_ / comm_.size();
   std::vector<Batch> out;
+  const Batch packed = packer_ ? packer_->batch(b) : Batch{};
   for (int k = 0; k < per_rank; ++k) {
     const int m = comm_.rank() * per_rank + k;
-    out.push_back(sft_batch(*source_, pad_, b, cfg_.batch, m * micro_, micro_));
+    out.push_back(packer_ ? batch_rows(packed, m * micro_, micro_)
+                          : sft_batch(*source_, pad_, b, cfg_.batch, m * micro_, micro_));
   }
   return out;
 }
@@ -349,6 +370,7 @@ void SftRun::step_once() {
   if (hooks.spike_batches.contains(b)) s.loss *= 1000;
   st_.data = b + 1;
   st_.tokens += s.tokens, tokens_here_ += s.tokens;
+  result_.target_tokens += s.target_tokens;
   const int64_t step = trainer_->steps_done();
   if (s.skipped) {
     on_nonfinite(b, s);
@@ -377,6 +399,12 @@ std::string SftRun::save(int64_t step) {
   if (trainer_->optimizer().sharded()) moments = trainer_->optimizer().moments();
   std::optional<OuterStep::Snapshot> outer;  // DiLoCo: every rank's inner moments
   if (outer_) outer = outer_->snapshot(trainer_->optimizer(), comm_);
+  if (packer_) {  // the cursor at the next batch
+    TANDEM_CHECK(packer_->position().batch == st_.data,
+                 "[train] packed data at batch {}, the run at batch {}", packer_->position().batch,
+                 st_.data);
+    st_.pack_example = packer_->position().example, st_.pack_offset = packer_->position().offset;
+  }
   if (!comm_.leader()) return ckpts_.dir_for(step);
   const auto t0 = Clock::now();
   const std::string dir = ckpts_.save(step, [&](const std::string& tmp) {
@@ -440,9 +468,13 @@ SftResult SftRun::run() {
     if (cfg_.eval_every > 0 && !result_.interrupted) log_eval(result_.steps_done);  // the end point
     result_.truncated = int64_t(comm_.all_reduce_sum(double(dataset_->truncated())));
     result_.skipped_long = int64_t(comm_.all_reduce_sum(double(dataset_->skipped_long())));
-    metrics_.write(records::Event{"data_end", result_.steps_done,
-                                  {{"truncated", result_.truncated},
-                                   {"skipped_long", result_.skipped_long}}});
+    metrics_.write(
+        records::Event{"data_end",
+                       result_.steps_done,
+                       {{"truncated", result_.truncated},
+                        {"skipped_long", result_.skipped_long},
+                        {"target_tokens", result_.target_tokens},
+                        {"target_tokens_per_s", result_.target_tokens / result_.seconds}}});
   }
   rep_.end(fmt::format("loss {:.3f} | {} tok/s", loss_ema_, format_count(result_.tokens_per_s)));
   if (result_.interrupted)

@@ -29,6 +29,10 @@ struct SftConfig {
   bool keep_thinking = true;        // false: <think> blocks dropped from assistant turns
   bool skip_bad = false;            // malformed JSONL lines: false stops, true counts and skips
   bool skip_long = false;           // records longer than the context: false truncates them
+  // Sequence packing (data/packing.h): records end to end in full rows of `seq_len` tokens,
+  // attention kept to each record. -1: on when every record is text (pretraining), else off.
+  int pack = -1;
+  int seq_len = 0;                  // packed row length; 0: the model's context
   std::string tokenizer;            // tokenizer.json for a new model (default: the demo's bytes)
   std::string backend = "cpu";
   bool deterministic = false;  // batch-invariant kernels (Backend::set_batch_invariant)
@@ -73,6 +77,7 @@ struct SftResult {
   int rollbacks = 0;             // loss spikes rolled back
   double val_loss = NAN;         // the last validation loss (`data` with `val_fraction` > 0)
   int64_t truncated = 0, skipped_long = 0;  // records cut to the context, or skipped
+  int64_t target_tokens = 0;  // tokens that carried loss, this process's steps (padding excluded)
   int64_t bad_lines = 0;         // malformed lines skipped (`skip_bad`)
 };
 

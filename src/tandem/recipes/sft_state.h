@@ -2,8 +2,9 @@
 // What a supervised run must carry across a checkpoint besides weights and moments, so that a
 // resumed or rolled-back run continues exactly as the uninterrupted one would: the data position
 // (batches are a pure function of seed and index, data/sft_batches.h, so it is the only RNG
-// counter), the spike guard's window, the count of consecutive failures and of tokens, and the
-// settings it ran with. The LR schedule's position is the step count itself.
+// counter; packed batches add a cursor into the records, data/packing.h), the spike guard's window,
+// the count of consecutive failures and of tokens, and the settings it ran with. The LR schedule's
+// position is the step count itself.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct SftLoopState {
   explicit SftLoopState(SpikeRule rule) : guard(rule) {}
 
   int64_t data = 0;    // next batch index; moves past skipped batches after a rollback
+  uint64_t pack_example = 0, pack_offset = 0;  // packed data: where batch `data` starts
   int64_t tokens = 0;  // tokens trained on over the whole run
   int failures = 0;    // consecutive failed steps (non-finite, spike)
   SpikeGuard guard;
