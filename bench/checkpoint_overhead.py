@@ -9,7 +9,7 @@ and the median time of a step. The share at the default interval is then
 The difference in training-loop time between the two runs, per save, is printed as a cross-check of the
 self-timed figure (it also catches costs the timer would miss, such as page-cache pressure).
 
-    python3 bench/checkpoint_overhead.py --tandem build/tandem [--preset demo] [--batch 32]
+    /usr/bin/python3 bench/checkpoint_overhead.py --tandem build/tandem [--preset demo] [--batch 32]
 """
 import argparse
 import json

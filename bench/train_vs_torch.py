@@ -5,7 +5,7 @@ Both run fp32 with 2 threads, the same batch and sequence length, forward + back
 gradient clipping. Prints tokens/s for each, the ratio, achieved GFLOP/s against the fp32 GEMM
 ceiling measured in this same run, and each process's peak RSS.
 
-    python3 bench/train_vs_torch.py --build build [--steps 10] [--only default|25m]
+    /usr/bin/python3 bench/train_vs_torch.py --build build [--steps 10] [--only default|25m]
 """
 import argparse
 import json
