@@ -2,6 +2,8 @@
 // Each subcommand lives in its own file and registers itself on the CLI11 app with one function.
 // Commands throw tandem::Error (exit 1) or tandem::UsageError (exit 2); main prints one line.
 #include <CLI/CLI.hpp>
+#include <map>
+#include <string>
 
 namespace tandem::cli {
 
@@ -25,6 +27,12 @@ inline CLI::Validator number_check(double lo, bool inclusive, const char* name) 
 }
 inline const CLI::Validator kPositive = number_check(0, false, "POSITIVE");
 inline const CLI::Validator kNonNegative = number_check(0, true, "NON-NEGATIVE");
+
+// The model formats `import` reads and `export` writes; a new one is one more enum value, map
+// entry and a case in each command.
+enum class ModelFormat { Hf, Gguf };
+inline const std::map<std::string, ModelFormat> kModelFormats = {{"hf", ModelFormat::Hf},
+                                                                 {"gguf", ModelFormat::Gguf}};
 
 void add_version_command(CLI::App& app);
 void add_demo_command(CLI::App& app);

@@ -1,7 +1,6 @@
 // tandem export: write a model directory in another ecosystem's format: HF safetensors (vLLM,
 // transformers, MindIE) or GGUF (llama.cpp, whose backends include Ascend via CANN).
 #include <cstdio>
-#include <map>
 
 #include "tandem/cli/commands.h"
 #include "tandem/core/error.h"
@@ -9,12 +8,6 @@
 #include "tandem/recipes/gguf_convert.h"
 
 namespace tandem::cli {
-
-namespace {
-// A new format is one more enum value, map entry and switch case.
-enum class Format { Hf, Gguf };
-const std::map<std::string, Format> kFormats = {{"hf", Format::Hf}, {"gguf", Format::Gguf}};
-}  // namespace
 
 void add_export_command(CLI::App& app) {
   struct Args {
@@ -28,7 +21,7 @@ void add_export_command(CLI::App& app) {
       ->required();
   cmd->add_option("--format", a->format,
                   "hf: safetensors directory for transformers/vLLM; gguf: one file for llama.cpp")
-      ->capture_default_str()->check(CLI::IsMember(kFormats));
+      ->capture_default_str()->check(CLI::IsMember(kModelFormats));
   cmd->add_option("--dtype", a->dtype, "Weight dtype: fp32 or bf16 (round to nearest even)")
       ->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--type", a->type,
@@ -49,8 +42,8 @@ void add_export_command(CLI::App& app) {
           },
           "SIZE"));
   cmd->callback([a] {
-    switch (kFormats.at(a->format)) {
-      case Format::Hf: {
+    switch (kModelFormats.at(a->format)) {
+      case ModelFormat::Hf: {
         HfExportOptions opt;
         opt.dtype = a->dtype == "bf16" ? DType::BF16 : DType::F32;
         opt.max_shard_bytes = parse_byte_size(a->max_shard_size, "--max-shard-size");
@@ -58,7 +51,7 @@ void add_export_command(CLI::App& app) {
         std::printf("exported %s to %s\n", a->model.c_str(), a->out.c_str());
         break;
       }
-      case Format::Gguf:
+      case ModelFormat::Gguf:
         run_export_gguf(a->model, a->out, a->type);
         break;
     }

@@ -1,18 +1,11 @@
 // tandem import: turn a checkpoint from another ecosystem into a tandem model directory (float32).
 #include <cstdio>
-#include <map>
 
 #include "tandem/cli/commands.h"
 #include "tandem/io/hf_checkpoint.h"
 #include "tandem/recipes/gguf_convert.h"
 
 namespace tandem::cli {
-
-namespace {
-// A new format is one more enum value, map entry and switch case.
-enum class Format { Hf, Gguf };
-const std::map<std::string, Format> kFormats = {{"hf", Format::Hf}, {"gguf", Format::Gguf}};
-}  // namespace
 
 void add_import_command(CLI::App& app) {
   struct Args {
@@ -31,14 +24,14 @@ void add_import_command(CLI::App& app) {
   cmd->add_option("--format", a->format,
                   "hf: safetensors directory (F32, F16 or BF16 weights); gguf: llama.cpp file "
                   "(F32, F16, BF16, Q8_0, Q4_0; dequantized)")
-      ->capture_default_str()->check(CLI::IsMember(kFormats));
+      ->capture_default_str()->check(CLI::IsMember(kModelFormats));
   cmd->callback([a] {
-    switch (kFormats.at(a->format)) {
-      case Format::Hf:
+    switch (kModelFormats.at(a->format)) {
+      case ModelFormat::Hf:
         import_hf(a->from, a->out);
         std::printf("imported %s to %s (float32)\n", a->from.c_str(), a->out.c_str());
         break;
-      case Format::Gguf:
+      case ModelFormat::Gguf:
         run_import_gguf(a->from, a->out);
         break;
     }
