@@ -167,6 +167,9 @@ TEST(GgufBadInput, MalformedTensorInfos) {
   open_error(one({1, 1, 1, 1, 1}, 0, 0, 16), {"tensor 'w' has 5 dimensions"});
   open_error(one({}, 0, 0, 16), {"tensor 'w' has 0 dimensions"});
   open_error(one({uint64_t(1) << 40, uint64_t(1) << 40}, 0, 0, 16), {"tensor 'w'", "overflow"});
+  // 2^62 F32 elements are 2^64 bytes: the byte count must not wrap to 0 and pass as empty.
+  open_error(one({uint64_t(1) << 31, uint64_t(1) << 31}, 0, 0, 16),
+             {"tensor 'w'", "of F32 take more than 2^64 bytes"});
   open_error(Raw::header(1, 0).tensor(std::string(64, 'n'), {4}, 0, 0).pad().data(16).b,
              {"tensor #0 name", "length 64 exceeds the limit of 63"});
   open_error(Raw::header(2, 0).tensor("w", {4}, 0, 0).tensor("w", {4}, 0, 32).pad().data(48).b,

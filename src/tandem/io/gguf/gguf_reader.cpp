@@ -220,8 +220,12 @@ void GgufReader::parse() {
     if (t.ne[0] % uint64_t(tr->block_size) != 0)
       fail("{}: offset {}: {}: row length {} is not a multiple of {}'s block size {}", p, at, what,
            t.ne[0], tr->name, tr->block_size);
-    // At most 34/32 of numel bytes (Q8_0): cannot overflow 64 bits.
-    t.nbytes = numel / uint64_t(tr->block_size) * tr->block_bytes;
+    // F32 takes 4 bytes an element: a count below 2^63 can still wrap 64 bits of bytes, and a
+    // wrapped size would let a vast tensor pass the bounds check below as a small one.
+    if (__builtin_mul_overflow(numel / uint64_t(tr->block_size), uint64_t(tr->block_bytes),
+                               &t.nbytes))
+      fail("{}: offset {}: {}: dimensions {} of {} take more than 2^64 bytes", p, at, what,
+           dims_str(t.ne), tr->name);
     t.offset = c.get<uint64_t>(what);
     if (t.offset % alignment_ != 0)
       fail("{}: offset {}: {}: data offset {} is not a multiple of the alignment {}", p, at, what,
