@@ -17,13 +17,12 @@
 #include <vector>
 
 #include "tandem/comm/world.h"
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 
 namespace tandem {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 class MpiCommunicator final : public Communicator {
  public:

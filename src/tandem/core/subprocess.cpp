@@ -11,10 +11,11 @@
 #include <chrono>
 #include <cstring>
 
+#include "tandem/core/clock.h"
+
 namespace tandem {
 
 namespace {
-using Clock = std::chrono::steady_clock;
 
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);

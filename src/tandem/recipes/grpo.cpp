@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "tandem/comm/world.h"
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 #include "tandem/core/signals.h"
 #include "tandem/data/tasks/task.h"
@@ -27,10 +28,6 @@ namespace fs = std::filesystem;
 namespace tandem {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // The frozen reference inside a checkpoint: its weights under the HF names, prefix "ref.".
 constexpr const char* kReferenceFile = "reference.safetensors";

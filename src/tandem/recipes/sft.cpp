@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "tandem/comm/world.h"
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 #include "tandem/core/progress.h"
 #include "tandem/core/reporter.h"
@@ -30,15 +31,10 @@
 #include "tandem/train/fault_hooks.h"
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 namespace tandem {
 
 namespace {
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 class SftRun {
  public:

@@ -7,13 +7,13 @@
 namespace tandem {
 namespace {
 
-struct Moments {
+struct MeanStd {
   double mean = 0, std = 0;  // population std
 };
 
 // Two passes (mean, then squared deviations), in double.
-Moments moments(std::span<const double> x) {
-  Moments m;
+MeanStd mean_std(std::span<const double> x) {
+  MeanStd m;
   if (x.empty()) return m;
   for (double v : x) m.mean += v;
   m.mean /= double(x.size());
@@ -39,12 +39,12 @@ std::vector<double> group_advantages(std::span<const double> rewards, int group_
   for (size_t i = 0; i < rewards.size(); ++i)
     TANDEM_CHECK(std::isfinite(rewards[i]), "[grpo_advantages] reward {} is not finite ({})", i,
                  rewards[i]);
-  const double batch_std = moments(rewards).std;
+  const double batch_std = mean_std(rewards).std;
   std::vector<double> adv(rewards.size(), 0.0);
   for (size_t g = 0; g < rewards.size(); g += size_t(group_size)) {
     const auto group = rewards.subspan(g, size_t(group_size));
     if (group_is_uniform(group)) continue;  // exactly 0: a rounded mean could leave 1e-17 / eps
-    const Moments m = moments(group);
+    const MeanStd m = mean_std(group);
     double scale = 1;
     if (scaling == AdvantageScaling::GroupStd) scale = m.std + eps;
     if (scaling == AdvantageScaling::BatchStd) scale = batch_std + eps;

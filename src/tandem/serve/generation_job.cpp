@@ -4,11 +4,11 @@
 
 #include <random>
 
+#include "tandem/core/clock.h"
 #include "tandem/serve/api_error.h"
 
 namespace tandem::serve {
 
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {

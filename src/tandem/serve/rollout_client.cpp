@@ -12,12 +12,12 @@
 #include <optional>
 #include <thread>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 
 namespace tandem::serve {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 std::string base_url(const std::string& url) {

@@ -5,16 +5,17 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "tandem/core/clock.h"
 #include "tandem/engine/engine.h"
 #include "tandem/io/gguf/model_gguf.h"
 #include "tandem/io/model_files.h"
@@ -25,7 +26,6 @@
 
 namespace tandem::serve {
 
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 struct Server::Impl {

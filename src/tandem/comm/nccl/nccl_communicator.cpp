@@ -14,13 +14,12 @@
 #include <memory>
 
 #include "tandem/comm/world.h"
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 
 namespace tandem {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 void nccl_check(ncclResult_t r, const char* what) {
   TANDEM_CHECK(r == ncclSuccess, "[comm] NCCL {}: {}", what, ncclGetErrorString(r));

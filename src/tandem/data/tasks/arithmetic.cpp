@@ -15,12 +15,12 @@ namespace {
 // A level: which operations, and the exact digit counts of the operands. Fixed digit counts give
 // every problem of a level the same layout, so each scratchpad character sits at the same offset
 // from the digits it depends on: attention by position, the easiest thing for a small model.
-struct Level {
+struct ArithmeticLevel {
   const char* name;
   bool multiply;  // false: + or - with equal probability; true: *
   int a_digits, b_digits;
 };
-constexpr std::array<Level, 5> kLevels = {{
+constexpr std::array<ArithmeticLevel, 5> kArithmeticLevels = {{
     {"add-sub-2d", false, 2, 2},  // the default; 16200 problems
     {"add-sub-3d", false, 3, 3},  // 1.6M problems
     {"mul-3dx1d", true, 3, 1},    // multiplier 2..9: 7200 problems
@@ -78,17 +78,17 @@ std::string canonical(char op, int64_t a, int64_t b) {
 }  // namespace
 
 int ArithmeticTask::num_levels() const {
-  return int(kLevels.size());
+  return int(kArithmeticLevels.size());
 }
 
 std::string ArithmeticTask::level_name(int level) const {
   check_level(level);
-  return kLevels[level - 1].name;
+  return kArithmeticLevels[level - 1].name;
 }
 
 Problem ArithmeticTask::make(int level, char op, int64_t a, int64_t b) const {
   check_level(level);
-  const Level& lv = kLevels[level - 1];
+  const ArithmeticLevel& lv = kArithmeticLevels[level - 1];
   TANDEM_CHECK(lv.multiply ? op == '*' : (op == '+' || op == '-'),
                "[arithmetic] level {} does not do '{}'", level, op);
   TANDEM_CHECK(a >= pow10(lv.a_digits - 1) && a < pow10(lv.a_digits) &&
@@ -139,7 +139,7 @@ Problem ArithmeticTask::make(int level, char op, int64_t a, int64_t b) const {
 
 Problem ArithmeticTask::sample(int level, Split split, uint64_t seed, uint64_t index) const {
   check_level(level);
-  const Level& lv = kLevels[level - 1];
+  const ArithmeticLevel& lv = kArithmeticLevels[level - 1];
   Draws draws(seed, name(), level, split, index);
   // Redraw until the problem's own hash lands in the requested split: the split is a property of
   // (op, a, b), so no train draw can ever produce a held-out problem.

@@ -15,12 +15,12 @@
 namespace tandem::tasks {
 namespace {
 
-struct Level {
+struct CountdownLevel {
   const char* name;
   int count;   // how many numbers are given
   int lo, hi;  // their range (repeats allowed)
 };
-constexpr std::array<Level, 4> kLevels = {{
+constexpr std::array<CountdownLevel, 4> kCountdownLevels = {{
     {"3-numbers-1..9", 3, 1, 9},
     {"3-numbers-1..25", 3, 1, 25},
     {"4-numbers-1..9", 4, 1, 9},
@@ -61,7 +61,7 @@ struct Built {
 // One attempt at a random solvable problem: combine two random pool entries with a random
 // operator until one is left. Intermediates stay positive integers (larger operand first for - and
 // /, exact division only), so every step line reads as plain school arithmetic.
-std::optional<Built> try_build(const Level& lv, Draws& draws) {
+std::optional<Built> try_build(const CountdownLevel& lv, Draws& draws) {
   std::vector<Node> pool;
   Built b;
   for (int i = 0; i < lv.count; ++i) {
@@ -113,19 +113,19 @@ std::optional<Built> try_build(const Level& lv, Draws& draws) {
 }  // namespace
 
 int CountdownTask::num_levels() const {
-  return int(kLevels.size());
+  return int(kCountdownLevels.size());
 }
 
 std::string CountdownTask::level_name(int level) const {
   check_level(level);
-  return kLevels[level - 1].name;
+  return kCountdownLevels[level - 1].name;
 }
 
 Problem CountdownTask::sample(int level, Split split, uint64_t seed, uint64_t index) const {
   check_level(level);
   Draws draws(seed, name(), level, split, index);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    const auto b = try_build(kLevels[level - 1], draws);
+    const auto b = try_build(kCountdownLevels[level - 1], draws);
     if (!b) continue;
     // The problem is the multiset of numbers and the target, whatever expression produced it;
     // its hash alone decides the split, so train and held-out can never share a problem.

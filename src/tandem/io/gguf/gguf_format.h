@@ -23,6 +23,7 @@ inline constexpr uint32_t kVersion = 3;
 inline constexpr uint32_t kDefaultAlignment = 32;
 inline constexpr size_t kMaxDims = 4;                // GGML_MAX_DIMS
 inline constexpr size_t kMaxNameBytes = 63;          // GGML_MAX_NAME (64) less the terminating NUL
+inline constexpr size_t kMaxKeyBytes = 65535;        // a metadata key's length (our limit)
 inline constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION: Q4_0/Q8_0 as below
 
 enum class ValueType : uint32_t {

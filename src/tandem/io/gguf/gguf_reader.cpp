@@ -10,7 +10,6 @@
 namespace tandem::gguf {
 namespace {
 
-constexpr uint64_t kMaxKeyBytes = 65535;
 constexpr uint32_t kMaxAlignment = uint32_t{1} << 30;
 
 // Reads little-endian fields from [data, data + size), failing with the file, the item being

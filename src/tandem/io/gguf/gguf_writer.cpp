@@ -11,8 +11,6 @@
 namespace tandem::gguf {
 namespace {
 
-constexpr size_t kMaxKeyBytes = 65535;
-
 uint64_t align_up(uint64_t x, uint64_t a) {
   return (x + a - 1) / a * a;
 }
