@@ -121,6 +121,17 @@ expect 2 "runs in one process" -- env OMPI_COMM_WORLD_SIZE=2 "$tandem" serve "$w
 expect 0 "add-sub-2d" -- "$tandem" eval "$work/run/model" --levels 1 --problems 2 --threads 1
 expect 0 "add-sub-2d" -- "$tandem" --threads 2 eval "$work/run/model" --levels 1 --problems 2
 expect 2 "--threads" -- "$tandem" --threads 0 version
+# Idle OpenMP threads: the binary picks a short spin or passive waits from the machine's load and
+# starts itself again to apply it (so never libgomp's default); a user's setting wins.
+expect 0 "idle threads: (spin 1000|passive)$" -- env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT \
+  "$tandem" version
+expect 0 "idle threads: active$" -- env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active "$tandem" version
+expect 0 "idle threads: spin 77$" -- env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77 "$tandem" version
+busy=()
+for _ in 1 2 3; do yes >/dev/null & busy+=($!); done
+sleep 0.3
+expect 0 "idle threads: passive$" -- env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$tandem" version
+kill "${busy[@]}"
 expect 1 "--checkpoint-every \(10\) must be a multiple of --diloco-steps" -- "$tandem" train --diloco-steps 3 --checkpoint-every 10 \
   --out "$work/diloco"
 expect 1 "--diloco-steps and --zero do not combine" -- "$tandem" train --diloco-steps 5 --zero 1 \

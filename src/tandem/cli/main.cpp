@@ -6,8 +6,10 @@
 #include "tandem/cli/flags.h"
 #include "tandem/comm/world.h"
 #include "tandem/core/error.h"
+#include "tandem/core/wait_policy.h"
 
 int main(int argc, char** argv) {
+  tandem::choose_wait_policy(argv);
   CLI::App app{"tandem: train reasoning language models on one chip, serve them on another"};
   app.require_subcommand(1);
   // Options from a file: one [section] per command (e.g. [demo] then `steps = 800`); flags on the
