@@ -21,12 +21,15 @@ std::string format_count(double v) {
 }
 
 Progress::Progress(std::string label, int64_t total)
-    : label_(std::move(label)), total_(total > 0 ? total : 1), tty_(isatty(STDERR_FILENO)),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total > 0 ? total : 1),
+      tty_(isatty(STDERR_FILENO)),
+      start_(Clock::now()),
+      last_draw_(start_) {}
 
 void Progress::update(int64_t done, const std::string& info) {
   done_ = done, info_ = info;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   if (tty_) {
     if (now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
@@ -43,8 +46,7 @@ void Progress::finish(const std::string& info) {
 }
 
 void Progress::draw(bool final) {
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed = seconds_since(start_);
   const double frac = double(done_) / double(total_);
   constexpr int width = 24;
   const int filled = int(frac * width);

@@ -1,10 +1,11 @@
 #pragma once
-// A one-line progress bar on stderr: "label [#####.....] 120/400 30% | loss 1.23 | 5.1k tok/s | ETA 1m02s".
-// Redrawn in place on a terminal (at most ~10 times a second); on a pipe or file it prints a plain
-// line every `log_every` updates instead, so CI logs stay readable.
-#include <chrono>
+// A one-line progress bar on stderr: "label [#####.....] 120/400 30% | loss 1.23 | 5.1k tok/s | ETA
+// 1m02s". Redrawn in place on a terminal (at most ~10 times a second); on a pipe or file it prints
+// a plain line every `log_every` updates instead, so CI logs stay readable.
 #include <cstdint>
 #include <string>
+
+#include "tandem/core/clock.h"
 
 namespace tandem {
 
@@ -20,7 +21,7 @@ class Progress {
   std::string label_, info_;
   int64_t total_, done_ = 0;
   bool tty_;
-  std::chrono::steady_clock::time_point start_, last_draw_;
+  Clock::time_point start_, last_draw_;
   int64_t last_logged_ = -1;
 };
 

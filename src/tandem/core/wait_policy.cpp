@@ -25,8 +25,6 @@
 namespace tandem {
 namespace {
 
-constexpr const char* kChosen = "TANDEM_WAIT_POLICY_CHOSEN";
-
 // Runnable tasks on the machine now, from /proc/stat's procs_running (this process's included).
 int procs_running() {
   std::FILE* f = std::fopen("/proc/stat", "r");
@@ -83,9 +81,8 @@ bool machine_busy() {
 }  // namespace
 
 void choose_wait_policy(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT") || std::getenv(kChosen))
-    return;
-  setenv(kChosen, "1", 1);
+  // A user's setting wins; ours, once made, is one of these too, so the second start keeps it.
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
   if (machine_busy())
     setenv("OMP_WAIT_POLICY", "passive", 1);
   else

@@ -1,8 +1,8 @@
 #include "tandem/engine/engine.h"
 
 #include <algorithm>
-#include <chrono>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 
 namespace tandem {
@@ -231,7 +231,7 @@ Engine::Counters Engine::counters() const {
 }
 
 bool Engine::step() {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   take_inbox();
   for (int s = 0; s < slots(); ++s)
     if (!slot_[s]) admit(s);
@@ -247,8 +247,7 @@ bool Engine::step() {
     std::lock_guard lock(counters_mutex_);
     ++counters_.decode_steps;
     counters_.decode_rows += std::count(active.begin(), active.end(), true);
-    counters_.busy_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    counters_.busy_seconds += seconds_since(start);
   }
   const size_t V = decoder_.vocab_size();
   for (int s = 0; s < slots(); ++s)

@@ -4,8 +4,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 
+#include "tandem/core/clock.h"
 #include "tandem/data/chat_format.h"
 #include "tandem/engine/generate.h"
 #include "tandem/recipes/model_dir.h"
@@ -39,13 +39,13 @@ void run_generate(const GenerateJob& job, Reporter& reporter) {
   for (const auto& p : prompts) max_prompt = std::max(max_prompt, int(p.size()));
   const int max_len = std::min(lm.model->config().max_position_embeddings,
                                max_prompt + job.max_new_tokens);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   Decoder decoder(*lm.model, std::max<int>(1, std::min<int>(job.slots, int(prompts.size()))),
                   max_len);
   Engine engine(decoder, &lm.tokenizer);
   const auto out = generate(engine, prompts, gc);
   if (job.timing) {  // model loading and tokenizing are left out: this times the engine
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s = seconds_since(start);
     size_t prompt_tokens = 0, generated = 0;
     for (const auto& p : prompts) prompt_tokens += p.size();
     for (const auto& c : out) generated += c.tokens.size();

@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 #include "tandem/io/file.h"
 #include "tandem/io/json_file.h"
@@ -51,7 +51,7 @@ LabelResult run_label(const LabelJob& job, Reporter& rep) {
   res.problems = int64_t(all.size());
   AtomicFile out(job.output);
   nlohmann::json per_problem = nlohmann::json::array(), unsolved = nlohmann::json::array();
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   rep.begin("label", res.problems);
   for (size_t from = 0; from < all.size(); from += size_t(job.prompts_per_batch)) {
     const size_t to = std::min(all.size(), from + size_t(job.prompts_per_batch));
@@ -103,7 +103,7 @@ LabelResult run_label(const LabelJob& job, Reporter& rep) {
   }
   rep.end();
   out.commit();
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.seconds = seconds_since(t0);
   write_json_file(job.output + ".stats.json",
                   {{"problems", res.problems},
                    {"solved", res.solved},

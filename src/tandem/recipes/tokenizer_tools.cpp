@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/error.h"
 #include "tandem/io/file.h"
 #include "tandem/tokenizer/chat_template.h"
@@ -60,9 +60,9 @@ void run_tokenize(const TokenizeJob& job, Reporter& reporter) {
   std::vector<int32_t> ids;
   double best = 1e30;
   for (int r = 0; r < job.repeat; ++r) {  // the fastest of `repeat` encodes, for --stats
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Clock::now();
     ids = tok.encode_parallel(text, job.threads, !job.no_special);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best, seconds_since(t0));
   }
   if (job.stats)
     reporter.note(fmt::format("bytes {} tokens {} seconds {:.6f} MB/s {:.2f} threads {}",
