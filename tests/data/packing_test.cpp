@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tandem/core/error.h"
+#include "tandem/data/sft_batches.h"
 
 namespace tandem {
 namespace {
@@ -86,6 +87,61 @@ class NothingToLearn final : public ExampleSource {
 TEST(PackingTest, ASourceWithNothingToLearnIsAnError) {
   NothingToLearn src;
   EXPECT_THROW(Packer(src, 1, 4).batch(0), Error);
+}
+
+// Whole examples sharing rows (pack_examples): every example lies in one row, its tokens in
+// order from position 0, each row's examples in their given order, padding only at the rows'
+// ends, no row past the cap unless one example alone is longer.
+TEST(WholeRowsTest, ExamplesLieWholeInBalancedRows) {
+  Counting src;  // lengths 1 + g % 9: inputs of 0 .. 8 tokens
+  std::vector<Example> examples;
+  for (uint64_t g = 0; g < 40; ++g) examples.push_back(src.example(g));
+  const int cap = 20;
+  const Batch b = pack_examples(examples, 7, cap);
+  ASSERT_EQ(b.pos.size(), b.ids.size());
+  ASSERT_LE(b.T, cap);
+  int64_t inputs = 0;
+  for (const Example& ex : examples) inputs += int64_t(ex.tokens.size()) - 1;
+  const int fewest = int((inputs + cap - 1) / cap);
+  EXPECT_GE(b.B, fewest);
+  EXPECT_LE(b.B, fewest + 1);
+  EXPECT_LE(int64_t(b.B) * b.T - inputs, b.B * 8);  // padding: under one example per row
+  std::vector<int> found(examples.size(), 0);
+  for (int r = 0; r < b.B; ++r) {
+    int64_t last = -1;
+    for (int t = 0; t < b.T; ++t) {
+      const size_t i = size_t(r) * b.T + t;
+      if (b.targets[i] < 0) {  // padding: only at the row's end, a one-token document each
+        EXPECT_EQ(b.ids[i], 7);
+        EXPECT_EQ(b.pos[i], 0);
+        for (int u = t; u < b.T; ++u) EXPECT_LT(b.targets[size_t(r) * b.T + u], 0);
+        break;
+      }
+      const int64_t g = b.ids[i] / 1000;
+      EXPECT_EQ(b.ids[i], 1000 * g + b.pos[i]);  // example g's token pos[i], at position pos[i]
+      EXPECT_EQ(b.targets[i], b.ids[i] + 1);
+      if (b.pos[i] == 0) {
+        EXPECT_GT(g, last) << "row " << r << ": examples out of order";
+        last = g, ++found[g];
+      }
+    }
+  }
+  for (size_t g = 0; g < examples.size(); ++g)
+    EXPECT_EQ(found[g], examples[g].tokens.size() > 1 ? 1 : 0) << "example " << g;
+}
+
+TEST(WholeRowsTest, AnExampleLongerThanTheCapGetsARowOfItsOwn) {
+  Counting src;
+  const std::vector<Example> examples = {src.example(8), src.example(2), src.example(3)};
+  const Batch b = pack_examples(examples, 0, 4);  // inputs 8, 2, 3
+  EXPECT_EQ(b.T, 8);
+  EXPECT_EQ(b.B, 2);
+  EXPECT_THROW(pack_examples(examples, 0, 0), Error);
+  // Nothing to learn (single tokens): one padded row each, as pad_batch makes them.
+  const Batch none = pack_examples({src.example(0), src.example(9)}, 0, 4);
+  EXPECT_EQ(none.B, 2);
+  EXPECT_EQ(none.T, 1);
+  for (int32_t t : none.targets) EXPECT_LT(t, 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "support/test_models.h"
 #include "tandem/core/error.h"
+#include "tandem/data/sft_batches.h"
 #include "tandem/model/transformer.h"
 
 namespace tandem {
@@ -57,6 +58,56 @@ TEST(PackedRowsTest, PackedRowIsItsDocumentsAlone) {
   model.forward(row_ids, targets, 1, T);
   EXPECT_GT(max_rel(model.read_logits(), alone_logits), 1e-3);
   EXPECT_EQ(int(packed_logits.size()), T * V);
+}
+
+// The trainer's pad-free layout (data/sft_batches.h: whole examples sharing rows) against one
+// example per padded row: the same summed loss and gradient, from rows longer than the context.
+TEST(PackedRowsTest, WholeExamplesInLongRowsTrainAsPaddedRows) {
+  auto be = make_backend("cpu");
+  Transformer model(*be, test::tiny_config({}));  // context 64
+  model.init_random(9);
+  const int V = model.config().vocab_size;
+  std::vector<Example> examples;
+  for (int e = 0; e < 9; ++e) {
+    Example ex;
+    const int len = 20 + 5 * e;  // up to 60 tokens
+    const auto ids = test::random_tokens(len, V, 100 + e);
+    ex.tokens.assign(ids.begin(), ids.end());
+    ex.loss.assign(len, 1);
+    for (int t = 0; t < len / 3; ++t) ex.loss[t] = 0;  // a "prompt" without loss
+    examples.push_back(ex);
+  }
+  auto loss_and_grads = [&](const Batch& b) {
+    model.zero_grads();
+    model.forward(b.ids, b.targets, b.B, b.T, b.pos);
+    std::vector<float> nll(size_t(b.B) * b.T), weights(nll.size());
+    model.read_token_stats(nll.data(), nullptr);
+    double loss = 0;
+    for (size_t i = 0; i < nll.size(); ++i)
+      if (b.targets[i] >= 0) loss += nll[i], weights[i] = 1.0f;
+    model.backward(weights);
+    return std::make_pair(loss, model.read_grads());
+  };
+  const Batch padded = pad_batch(examples, 0);
+  const Batch packed = pack_examples(examples, 0, 150);
+  ASSERT_GT(packed.T, model.config().max_position_embeddings);
+  ASSERT_LT(int64_t(packed.B) * packed.T, int64_t(padded.B) * padded.T);
+  const auto [loss_a, grads_a] = loss_and_grads(padded);
+  const auto [loss_b, grads_b] = loss_and_grads(packed);
+  EXPECT_NEAR(loss_b, loss_a, 1e-5 * std::abs(loss_a));
+  EXPECT_LE(max_rel(grads_b, grads_a), 1e-5);
+}
+
+TEST(PackedRowsTest, OnlyPackedRowsMayOutgrowTheContext) {
+  auto be = make_backend("cpu");
+  Transformer model(*be, test::tiny_config({}));  // context 64
+  const std::vector<int32_t> ids(80, 1), targets(80, 2);
+  std::vector<int32_t> pos(80);
+  for (int t = 0; t < 80; ++t) pos[t] = t % 40;  // two documents of 40
+  EXPECT_NO_THROW(model.forward(ids, targets, 1, 80, pos));
+  EXPECT_THROW(model.forward(ids, targets, 1, 80), Error);    // positions 0..79
+  for (int t = 0; t < 80; ++t) pos[t] = t < 10 ? t : t - 10;  // a document of 70
+  EXPECT_THROW(model.forward(ids, targets, 1, 80, pos), Error);
 }
 
 TEST(PackedRowsTest, PositionsMustCountUpWithinADocument) {

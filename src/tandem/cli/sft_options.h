@@ -42,6 +42,17 @@ inline void add_sft_options(CLI::App* cmd, SftConfig& c) {
       ->capture_default_str();
   cmd->add_option("--outer-momentum", c.outer_momentum, "DiLoCo: the outer step's momentum")
       ->capture_default_str();
+  // Row layout (data/sft_batches.h, data/packing.h).
+  cmd->add_flag_callback(
+      "--pack", [&c] { c.pack = 1; },
+      "Stream packing: records end to end in full rows of --seq-len, one running on into the next "
+      "row (default when every record is text; otherwise whole records share rows, no padding)");
+  cmd->add_flag_callback(
+      "--no-pack", [&c] { c.pack = 0; }, "One record per row, padded to the longest");
+  cmd->add_option("--seq-len", c.seq_len,
+                  "Row length when packing (default: the model's context for stream packing, "
+                  "the larger of it and 1024 for whole records)")
+      ->check(kNonNegative);
   cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str()->check(kPositive);
   cmd->add_option("--min-lr", c.min_lr, "Final learning rate of the cosine")->capture_default_str();
   cmd->add_option("--warmup", c.warmup, "Linear warmup steps")->capture_default_str()->check(kNonNegative);

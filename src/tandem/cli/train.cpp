@@ -33,14 +33,6 @@ void add_data_options(CLI::App* cmd, SftConfig& c) {
                 "Count and skip malformed JSONL lines instead of stopping at the first");
   cmd->add_flag("--skip-long", c.skip_long,
                 "Skip records longer than the context instead of truncating them");
-  cmd->add_flag_callback(
-      "--pack", [&c] { c.pack = 1; },
-      "Pack records end to end into full rows, attention kept to each record "
-      "(default when every record is text)");
-  cmd->add_flag_callback(
-      "--no-pack", [&c] { c.pack = 0; }, "One record per row, padded");
-  cmd->add_option("--seq-len", c.seq_len, "Row length when packing (default: the model's context)")
-      ->check(kNonNegative);
   cmd->add_option("--tokenizer", c.tokenizer,
                   "tokenizer.json (or its folder) for a new model (default: the demo's byte vocabulary)");
 }

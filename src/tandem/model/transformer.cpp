@@ -27,9 +27,6 @@ void Transformer::zero_grads() { backend().fill(grads(), 0.0f, layout().total); 
 void Transformer::plan(int B, int T) {
   const ModelConfig& c = config();
   TANDEM_CHECK(B > 0 && T > 0, "[forward] batch {}x{} must be positive", B, T);
-  TANDEM_CHECK(T <= c.max_position_embeddings,
-               "[forward] sequence length {} exceeds max_position_embeddings {}", T,
-               c.max_position_embeddings);
   B_ = B, T_ = T;
   const int64_t n = int64_t(B) * T;
   if (n <= capacity_) return;
@@ -68,8 +65,13 @@ BlockActs Transformer::block_acts(int layer) const {
 
 void Transformer::forward(std::span<const int32_t> ids, std::span<const int32_t> targets, int B,
                           int T, std::span<const int32_t> pos_in) {
-  plan(B, T);
   const ModelConfig& c = config();
+  packed_ = !pos_in.empty();
+  // A packed row may be longer than the context (several documents); no position may be.
+  TANDEM_CHECK(packed_ || T <= c.max_position_embeddings,
+               "[forward] sequence length {} exceeds max_position_embeddings {}", T,
+               c.max_position_embeddings);
+  plan(B, T);
   Backend& be = backend();
   const int n = B * T, C = c.hidden_size, V = c.vocab_size, D = c.head_dim;
   const int Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
@@ -79,16 +81,19 @@ void Transformer::forward(std::span<const int32_t> ids, std::span<const int32_t>
     TANDEM_CHECK(id >= 0 && id < V, "[forward] token id {} outside the vocabulary [0, {})", id, V);
   for (int32_t t : targets)
     TANDEM_CHECK(t < V, "[forward] target id {} outside the vocabulary [0, {})", t, V);
-  packed_ = !pos_in.empty();
   std::vector<int32_t> pos(n);
   for (int i = 0; i < n; ++i) pos[i] = i % T;
   if (packed_) {
     TANDEM_CHECK(int(pos_in.size()) == n, "[forward] expected {} positions, got {}", n,
                  pos_in.size());
-    for (int i = 0; i < n; ++i)  // documents are contiguous: each counts up from 0 in its row
+    for (int i = 0; i < n; ++i) {  // documents are contiguous: each counts up from 0 in its row
       TANDEM_CHECK(pos_in[i] == 0 || (i % T > 0 && pos_in[i] == pos_in[i - 1] + 1),
                    "[forward] position {} at row {}, token {} does not continue its document",
                    pos_in[i], i / T, i % T);
+      TANDEM_CHECK(pos_in[i] < c.max_position_embeddings,
+                   "[forward] position {} at row {}, token {} exceeds max_position_embeddings {}",
+                   pos_in[i], i / T, i % T, c.max_position_embeddings);
+    }
     pos.assign(pos_in.begin(), pos_in.end());
   }
   be.to_device(ids_.as(), ids.data(), n * sizeof(int32_t));

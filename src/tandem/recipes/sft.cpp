@@ -78,7 +78,8 @@ class SftRun {
   std::unique_ptr<tasks::Task> task_;  // trained on (no `data`) and evaluated; may be null
   std::unique_ptr<ExampleSource> source_;  // the rows: the task's problems or the user's data
   const Dataset* dataset_ = nullptr;       // source_, when it is the user's data
-  std::unique_ptr<Packer> packer_;         // packed rows (cfg.pack), else one record per row
+  std::unique_ptr<Packer> packer_;         // stream-packed rows (cfg.pack), or:
+  int whole_row_tokens_ = 0;               // > 0: whole records share rows; 0: one per row
   int32_t pad_ = 0;
   Loaded<Transformer> lm_;
   std::unique_ptr<Trainer> trainer_;
@@ -160,42 +161,54 @@ SftRun::SftRun(const SftConfig& cfg, MetricsLog& metrics, Reporter& reporter, Co
 }
 
 void SftRun::open_data() {
+  const int context = lm_.model->config().max_position_embeddings;
+  nlohmann::json details;
+  bool text_only = false;
+  Dataset* data = nullptr;
   if (cfg_.data.empty()) {
     source_ = std::make_unique<TaskExamples>(*task_, lm_.tokenizer,
                                              SftMix{cfg_.levels, cfg_.level_weights}, cfg_.seed);
-    return;
+  } else {
+    DataOptions o;
+    o.files = cfg_.data, o.weights = cfg_.data_weights, o.val_fraction = cfg_.val_fraction;
+    o.shuffle = cfg_.shuffle, o.seed = cfg_.seed, o.keep_thinking = cfg_.keep_thinking;
+    o.skip_bad = cfg_.skip_bad, o.skip_long = cfg_.skip_long;
+    o.max_tokens = context + 1;  // inputs drop the last token
+    auto owned = std::make_unique<Dataset>(o, lm_.tokenizer, &rep_);
+    data = owned.get();
+    for (const Dataset::FileInfo& f : data->files()) {
+      result_.bad_lines += int64_t(f.bad_lines);
+      rep_.note(fmt::format("{}: {} records ({} train, {} validation){}", f.path, f.records,
+                            f.train, f.val,
+                            f.bad_lines ? fmt::format(", {} bad lines skipped", f.bad_lines) : ""));
+    }
+    for (const std::string& bad : data->bad_line_samples()) rep_.note("skipped: " + bad);
+    text_only = data->text_only();
+    details = data->describe();
+    details["bad_lines"] = result_.bad_lines;
+    dataset_ = data;
+    source_ = std::move(owned);
   }
-  DataOptions o;
-  o.files = cfg_.data, o.weights = cfg_.data_weights, o.val_fraction = cfg_.val_fraction;
-  o.shuffle = cfg_.shuffle, o.seed = cfg_.seed, o.keep_thinking = cfg_.keep_thinking;
-  o.skip_bad = cfg_.skip_bad, o.skip_long = cfg_.skip_long;
-  const int context = lm_.model->config().max_position_embeddings;
-  o.max_tokens = context + 1;  // inputs drop the last token
-  auto data = std::make_unique<Dataset>(o, lm_.tokenizer, &rep_);
-  for (const Dataset::FileInfo& f : data->files()) {
-    result_.bad_lines += int64_t(f.bad_lines);
-    rep_.note(fmt::format("{}: {} records ({} train, {} validation){}", f.path, f.records, f.train,
-                          f.val, f.bad_lines ? fmt::format(", {} bad lines skipped", f.bad_lines) : ""));
-  }
-  for (const std::string& bad : data->bad_line_samples()) rep_.note("skipped: " + bad);
-  const bool pack = cfg_.pack > 0 || (cfg_.pack < 0 && data->text_only());
-  if (pack) {
+  const bool stream = cfg_.pack > 0 || (cfg_.pack < 0 && text_only);
+  if (stream) {
     const int T = cfg_.seq_len > 0 ? cfg_.seq_len : context;
     if (T > context)
       config_fail("`seq_len` ({}) exceeds the model's context ({})", cfg_.seq_len, context);
-    packer_ = std::make_unique<Packer>(*data, cfg_.batch, T);
+    packer_ = std::make_unique<Packer>(*source_, cfg_.batch, T);
     // A packed record may run on over several rows; it is cut, and counted, only past this many
     // (a .txt paragraph is still cut into pieces of about the context when the file is read).
     constexpr int kPackedSpan = 16;
-    data->set_train_max_tokens(kPackedSpan * T + 1);
+    if (data) data->set_train_max_tokens(kPackedSpan * T + 1);
     rep_.note(fmt::format("packing records into rows of {} tokens", T));
+  } else if (cfg_.pack < 0) {
+    // Whole records share rows: as long as the context, or 1024 for a short one (records of ~100
+    // tokens then spread evenly over a few rows; attention skips the other records either way).
+    constexpr int kWholeRowTokens = 1024;
+    whole_row_tokens_ = cfg_.seq_len > 0 ? cfg_.seq_len : std::max(context, kWholeRowTokens);
   }
-  nlohmann::json details = data->describe();
-  details["packed_rows"] = pack ? (cfg_.seq_len > 0 ? cfg_.seq_len : context) : 0;
-  details["bad_lines"] = result_.bad_lines;
-  metrics_.write(records::Event{"data", 0, details});
-  dataset_ = data.get();
-  source_ = std::move(data);
+  details["packed_rows"] = stream ? (cfg_.seq_len > 0 ? cfg_.seq_len : context) : 0;
+  details["whole_record_rows"] = whole_row_tokens_;
+  if (data) metrics_.write(records::Event{"data", 0, details});
 }
 
 // The mean NLL of the first `val_records` validation records, teacher-forced, each rank scoring
@@ -347,8 +360,9 @@ std::vector<Batch> SftRun::my_micro_batches(int64_t b) {
   const Batch packed = packer_ ? packer_->batch(b) : Batch{};
   for (int k = 0; k < per_rank; ++k) {
     const int m = comm_.rank() * per_rank + k;
-    out.push_back(packer_ ? batch_rows(packed, m * micro_, micro_)
-                          : sft_batch(*source_, pad_, b, cfg_.batch, m * micro_, micro_));
+    out.push_back(
+        packer_ ? batch_rows(packed, m * micro_, micro_)
+                : sft_batch(*source_, pad_, b, cfg_.batch, m * micro_, micro_, whole_row_tokens_));
   }
   return out;
 }
