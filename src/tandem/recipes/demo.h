@@ -13,8 +13,14 @@ namespace tandem {
 struct DemoConfig {
   SftConfig sft;
   // The GRPO phase: its model, run directory, task, seed and backend come from the demo; its
-  // other settings are tandem grpo's defaults (docs/grpo.md).
-  GrpoRunConfig grpo;
+  // other settings are tandem grpo's defaults (docs/grpo.md) but for its length: 40 steps, which
+  // hold most of 60 steps' gain on level 3 and keep the whole job within 10 minutes on two cores
+  // (docs/performance.md, "The main job").
+  GrpoRunConfig grpo = [] {
+    GrpoRunConfig g;
+    g.steps = 40;
+    return g;
+  }();
   int final_problems = 1000;  // held-out problems per level, before and after GRPO
   int traces = 2;             // reasoning traces per level in the report
 };

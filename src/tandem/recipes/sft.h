@@ -29,17 +29,19 @@ struct SftConfig {
   bool keep_thinking = true;        // false: <think> blocks dropped from assistant turns
   bool skip_bad = false;            // malformed JSONL lines: false stops, true counts and skips
   bool skip_long = false;           // records longer than the context: false truncates them
-  // Sequence packing (data/packing.h): records end to end in full rows of `seq_len` tokens,
-  // attention kept to each record. -1: on when every record is text (pretraining), else off.
+  // Row layout, attention always kept to each record. -1: stream packing (data/packing.h: full
+  // rows of `seq_len`, a record running on into the next row) when every record is text
+  // (pretraining), else whole records sharing rows of about `seq_len` without padding
+  // (data/sft_batches.h: the task's problems, chat). 0: one record per row, padded. 1: stream.
   int pack = -1;
-  int seq_len = 0;                  // packed row length; 0: the model's context
+  int seq_len = 0;  // row length; 0: the context (stream), the larger of it and 1024 (whole)
   std::string tokenizer;            // tokenizer.json for a new model (default: the demo's bytes)
   std::string backend = "cpu";
   bool deterministic = false;  // batch-invariant kernels (Backend::set_batch_invariant)
   std::string preset = "demo";      // model shape when starting from scratch
   std::string init_from;            // a model directory to fine-tune instead
   uint64_t seed = 1;
-  int64_t steps = 1500;
+  int64_t steps = 1300;
   int batch = 32;                   // problems per step, over all ranks
   int micro_batch = 0;              // problems per forward/backward; 0: batch / ranks
   int zero = 0;                     // 1: optimizer moments sharded over the ranks (ZeRO-1)
