@@ -67,6 +67,8 @@ class Backend {
   // default). For CPU backends; a device backend ignores it. A server gives its engine thread
   // fewer threads than cores, so HTTP work and clients on the same machine do not stall it.
   virtual void set_threads(int threads) { (void)threads; }
+  // Those threads, as set for the calling thread (0: a device backend, whose kernels run there).
+  virtual int threads() const { return 0; }
 
   // ---- batch-invariant mode -----------------------------------------------------------------
   // The contract above makes a row independent of its place in a batch for the row kernels; GEMM

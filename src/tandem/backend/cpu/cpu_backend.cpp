@@ -72,6 +72,10 @@ void CpuBackend::set_threads(int threads) {
   omp_set_num_threads(threads > 0 ? threads : cpu::num_threads());
 }
 
+int CpuBackend::threads() const {
+  return omp_get_max_threads();
+}
+
 void CpuBackend::fill(float* x, float value, size_t n) {
 #pragma omp parallel for schedule(static) if (n >= kParallelCopyBytes / sizeof(float))
   for (size_t i = 0; i < n; ++i) x[i] = value;

@@ -28,6 +28,7 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
   bool host_memory() const override { return true; }
   void set_threads(int threads) override;
+  int threads() const override;
   // Batch-invariant mode (backend.h): GEMM goes through gemm_invariant.cpp instead of OpenBLAS;
   // every other kernel is row-independent already (the fixed reductions above).
   bool supports_batch_invariant() const override { return true; }
