@@ -55,7 +55,8 @@ TEST_P(DenseTest, CopyRoundTripAndFill) {
 TEST_P(DenseTest, GemmMatchesReference) {
   const GemmCase cases[] = {{1, 1, 1, 1},      {3, 17, 33, 1},  {127, 33, 65, 1},
                             {64, 128, 256, 1}, {17, 1, 127, 1}, {1, 129, 31, 1},
-                            {5, 7, 3, 3},      {33, 65, 17, 4}, {150, 140, 300, 2}};
+                            {5, 7, 3, 3},      {33, 65, 17, 4}, {150, 140, 300, 2},
+                            {1, 300, 257, 1},  {1, 40, 300, 3}};  // one row: the decode path
   for (const GemmCase& c : cases)
     for (int t = 0; t < 4; ++t)
       for (bool accumulate : {false, true})

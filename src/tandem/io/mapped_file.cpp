@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -52,6 +53,15 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
   }
   return *this;
+}
+
+void MappedFile::drop_pages(size_t offset, size_t n) const {
+  if (!map_ || offset >= size_) return;
+  n = std::min(n, size_ - offset);
+  static const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+  const size_t first = (offset + page - 1) / page * page, last = (offset + n) / page * page;
+  // Advice only: a kernel that declines it leaves the pages resident, nothing else changes.
+  if (last > first) ::madvise(map_ + first, last - first, MADV_DONTNEED);
 }
 
 void MappedFile::release() {

@@ -23,6 +23,10 @@ class MappedFile {
   const std::byte* data() const { return map_ ? map_ : owned_.data(); }
   size_t size() const { return size_; }
   std::string_view view() const { return {reinterpret_cast<const char*>(data()), size_}; }
+  // Done with bytes [offset, offset + n) for now: the whole pages among them leave this process's
+  // resident memory (they stay in the page cache and come back if read again), so copying a large
+  // file elsewhere does not hold two copies at once. No effect on held bytes or a copy_of.
+  void drop_pages(size_t offset, size_t n) const;
 
  private:
   void release();

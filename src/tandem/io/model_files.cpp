@@ -76,11 +76,16 @@ void read_param_bytes(std::string_view bytes, const std::string& where, const Pa
   read_sets(WeightFiles::from_bytes(bytes, where), layout, sets, false);
 }
 
+ModelConfig load_model_dir_config(const std::string& dir) {
+  ModelConfig config = load_model_config(dir + "/config.json");
+  const std::string gen = dir + "/generation_config.json";
+  if (std::filesystem::exists(gen)) merge_generation_config(read_file(gen), gen, config);
+  return config;
+}
+
 HostModel load_model_dir(const std::string& dir) {
   HostModel model;
-  model.config = load_model_config(dir + "/config.json");
-  const std::string gen = dir + "/generation_config.json";
-  if (std::filesystem::exists(gen)) merge_generation_config(read_file(gen), gen, model.config);
+  model.config = load_model_dir_config(dir);
   model.params.resize(ParamLayout(model.config).total);
   read_model_weights(dir, model.config, model.params.data());
   return model;

@@ -23,6 +23,8 @@ struct HostModel {
 // tensor may be left over (a tied model may carry an ignored lm_head.weight). Errors name the file
 // and the tensor.
 HostModel load_model_dir(const std::string& dir);
+// The config part of the above: config.json with generation_config.json merged in.
+ModelConfig load_model_dir_config(const std::string& dir);
 // The weights part of the above, into params (ParamLayout(config).total floats).
 void read_model_weights(const std::string& dir, const ModelConfig& config, float* params);
 // One slab in the parameter layout, its tensors named prefix + HF name (e.g. "m." for a moment).

@@ -286,15 +286,18 @@ void SafetensorsReader::read_f32(std::string_view name, std::span<const int64_t>
   switch (t.dtype) {
     case DType::F32:
       if (n) std::memcpy(dst, src, n * 4);
-      return;
+      break;
     case DType::BF16:
-      return convert16([](uint16_t h) { return bf16_to_f32(h); });
+      convert16([](uint16_t h) { return bf16_to_f32(h); });
+      break;
     case DType::F16:
-      return convert16([](uint16_t h) { return f16_to_f32(h); });
+      convert16([](uint16_t h) { return f16_to_f32(h); });
+      break;
     default:
       fail("{}: tensor '{}': dtype {} cannot be read as float32 (expected F32, F16 or BF16)", path_,
            printable_name(name), dtype_name(t.dtype));
   }
+  file_.drop_pages(size_t(src - file_.data()), t.nbytes);
 }
 
 }  // namespace tandem

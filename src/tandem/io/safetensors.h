@@ -59,7 +59,8 @@ class SafetensorsReader {
   const std::byte* data(const TensorInfo& t) const;    // t.nbytes bytes, aligned as in the file
 
   // Copies tensor `name` into dst (numel floats), converting F32/F16/BF16 to float32. Throws when
-  // the tensor is missing, of another dtype, or its shape differs from `expected_shape`.
+  // the tensor is missing, of another dtype, or its shape differs from `expected_shape`. The
+  // tensor's mapped pages are let go after the copy (MappedFile::drop_pages).
   void read_f32(std::string_view name, std::span<const int64_t> expected_shape, float* dst) const;
 
   const std::map<std::string, std::string>& metadata() const { return metadata_; }

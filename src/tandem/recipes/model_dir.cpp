@@ -27,6 +27,13 @@ Loaded<Model> load(const std::string& dir, const std::string& backend) {
                "{}: has {} tokens but {}/config.json says vocab_size {}: tokenizer and model do "
                "not belong together",
                tok_path, out.tokenizer.vocab_size(), dir, config.vocab_size);
+  // Weights the backend can address go straight into its parameter buffer, one copy in memory
+  // (a device's go through a host copy).
+  if (out.backend->host_memory()) {
+    out.model = std::make_unique<Model>(*out.backend, load_model_dir_config(dir));
+    read_model_weights(dir, out.model->config(), out.model->params());
+    return out;
+  }
   HostModel host = load_model_dir(dir);
   out.model = std::make_unique<Model>(*out.backend, host.config);
   out.model->load_params(host.params);

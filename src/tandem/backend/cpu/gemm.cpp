@@ -1,11 +1,12 @@
-// Dense algebra: GEMM through OpenBLAS (or, in batch-invariant mode, gemm_invariant.cpp), and
-// y += x.
+// Dense algebra: GEMM through OpenBLAS (a single row times W^T through gemv.cpp; in
+// batch-invariant mode, everything through gemm_invariant.cpp), and y += x.
 #include <cblas.h>
 
 #include <algorithm>
 
 #include "tandem/backend/cpu/cpu_backend.h"
 #include "tandem/backend/cpu/gemm_invariant.h"
+#include "tandem/backend/cpu/gemv.h"
 #include "tandem/core/error.h"
 
 namespace tandem {
@@ -23,6 +24,11 @@ void CpuBackend::gemm(bool tA, bool tB, int M, int N, int K, float alpha, const 
   if (batch_invariant_)
     return cpu::gemm_invariant(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, batch, sA, sB,
                                sC);
+  if (M == 1 && !tA && tB) {  // one token through a projection: see gemv.h
+    for (int b = 0; b < batch; ++b)
+      cpu::gemv_rows(N, K, alpha, A + b * sA, B + b * sB, ldb, beta, C + b * sC);
+    return;
+  }
   const auto ta = tA ? CblasTrans : CblasNoTrans;
   const auto tb = tB ? CblasTrans : CblasNoTrans;
   // One thread pool: OpenMP threads each run single-threaded OpenBLAS on a fixed panel of C.

@@ -32,10 +32,7 @@
 #include <utility>
 #include <vector>
 
-#if defined(__AVX__) && defined(__FMA__)
-#include <immintrin.h>
-#define TANDEM_GEMM_AVX2_FMA 1
-#endif
+#include "tandem/backend/cpu/v8.h"
 
 namespace tandem::cpu {
 
@@ -46,9 +43,6 @@ constexpr int kMR = 3;  // rows of C per register tile
 constexpr int kNR = 4;  // columns of C per register tile
 constexpr int kRowsPerTask = 16 * kMR;
 
-// Eight floats in one register (GCC/Clang vector extension); passed by reference only, so that a
-// build without AVX has no vector ABI to warn about.
-using v8 = float __attribute__((vector_size(kL * sizeof(float))));
 using v4 = float __attribute__((vector_size(4 * sizeof(float))));
 
 // Keeps a loaded value in a register: GCC otherwise re-reads operands from memory in every FMA
@@ -69,14 +63,6 @@ inline void load_part(v8& x, const float* p, int n) {
   x = v8{};
   std::memcpy(&x, p, size_t(n) * sizeof(float));
   pin(x);
-}
-// acc = a * b + acc lane by lane, one rounding each.
-inline void fma_lanes(v8& acc, const v8& a, const v8& b) {
-#ifdef TANDEM_GEMM_AVX2_FMA
-  acc = v8(_mm256_fmadd_ps(__m256(a), __m256(b), __m256(acc)));
-#else
-  for (int l = 0; l < kL; ++l) acc[l] = std::fma(a[l], b[l], acc[l]);
-#endif
 }
 
 // One group of k: terms [k, k + n) of every row a[i] and column b[j] (n = kL unless kPartial).
