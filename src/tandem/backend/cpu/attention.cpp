@@ -25,6 +25,7 @@ namespace {
 
 constexpr int kBk = 64;  // keys per block: 4 AVX-512 registers of scores per row
 constexpr int kBq = 32;  // query rows per forward task
+constexpr int kDc = 32;  // head-dimension columns per backward pass over a block's keys
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 void check_sizes(const char* op, int B, int T, int Hq, int Hkv, int D) {
@@ -94,6 +95,30 @@ inline void softmax_update(float* s, int lo, int hi, float scale, float& m, floa
     const float* vj = v + j * vstride;
     for (int d = 0; d < D; ++d) o[d] += p * vj[d];
   }
+}
+
+// One query row's share of the backward over keys [lo, hi) of a block, columns [0, n) of a
+// column chunk (n = kN when kN > 0): dv_j += p_j do, dk_j += ds_j q (rows of stride D in the
+// block buffers), dq += ds_j k_j (k rows of stride kstride), j in increasing order.
+template <int kN>
+inline void accumulate_grads(float* dv, float* dk, float* dq, const float* k, int64_t kstride,
+                             const float* dout, const float* q, const float* p, const float* ds,
+                             int lo, int hi, int D, int n = kN) {
+  if constexpr (kN > 0) n = kN;
+  float acc[kN > 0 ? kN : kDc];
+  for (int d = 0; d < n; ++d) acc[d] = dq[d];
+  for (int j = lo; j < hi; ++j) {
+    const float pj = p[j], dsj = ds[j];
+    float* dvj = dv + j * D;
+    float* dkj = dk + j * D;
+    const float* kj = k + j * kstride;
+    for (int d = 0; d < n; ++d) {
+      dvj[d] += pj * dout[d];
+      dkj[d] += dsj * q[d];
+      acc[d] += dsj * kj[d];
+    }
+  }
+  for (int d = 0; d < n; ++d) dq[d] = acc[d];
 }
 
 // out_row(D) = o / l, lse = m + log l (0 and -inf for a row that saw no key).
@@ -213,16 +238,18 @@ void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float
               s[j] = p;
               dp[j] = p * (dp[j] - dii) * scale;
             }
-            for (int j = lo; j < hi; ++j) {
-              const float p = s[j], ds = dp[j];
-              float* dvj = dvb.data() + j * D;
-              float* dkj = dkb.data() + j * D;
-              const float* kj = k + koff + (j0 + j) * ks;
-              for (int d = 0; d < D; ++d) {
-                dvj[d] += p * doi[d];
-                dkj[d] += ds * qi[d];
-                dqi[d] += ds * kj[d];
-              }
+            // kDc columns at a time, dq's in registers across the block's keys (the same
+            // additions in the same order as column by column; fewer loads and stores).
+            for (int d0 = 0; d0 < D; d0 += kDc) {
+              const int dn = std::min(kDc, D - d0);
+              if (dn == kDc)
+                accumulate_grads<kDc>(dvb.data() + d0, dkb.data() + d0, dqi + d0,
+                                      k + koff + j0 * ks + d0, ks, doi + d0, qi + d0, s.data(),
+                                      dp.data(), lo, hi, D);
+              else
+                accumulate_grads<0>(dvb.data() + d0, dkb.data() + d0, dqi + d0,
+                                    k + koff + j0 * ks + d0, ks, doi + d0, qi + d0, s.data(),
+                                    dp.data(), lo, hi, D, dn);
             }
           }
         }
@@ -242,8 +269,8 @@ void CpuBackend::attention_decode(float* out, const float* q, const float* k_cac
                                   int B, int slots, int max_T, int Hq, int Hkv, int D,
                                   float scale) {
   check_sizes("attention_decode", B, max_T, Hq, Hkv, D);
-  TANDEM_CHECK(slot || B <= slots, "[attention_decode] {} rows without a slot map need {} slots",
-               B, slots);
+  TANDEM_CHECK(slot || B <= slots, "[attention_decode] {} rows without a slot map need {} slots", B,
+               slots);
   for (int b = 0; b < B; ++b) {
     TANDEM_CHECK(lens[b] >= 0 && lens[b] <= max_T,
                  "[attention_decode] lens[{}] = {} not in [0, {}]", b, lens[b], max_T);
