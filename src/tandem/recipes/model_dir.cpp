@@ -21,22 +21,22 @@ Loaded<Model> load(const std::string& dir, const std::string& backend) {
   TANDEM_CHECK(fs::exists(tok_path),
                "{}: missing; a model directory must carry its tokenizer (tokenizer.json)", tok_path);
   // Tokenizer and config are checked against each other before the (large) weights are read.
-  const ModelConfig config = load_model_config(dir + "/config.json");
+  const ModelConfig config = load_model_dir_config(dir);
   Loaded<Model> out{make_backend(backend), nullptr, Tokenizer::load(tok_path)};
   TANDEM_CHECK(out.tokenizer.vocab_size() <= config.vocab_size,
                "{}: has {} tokens but {}/config.json says vocab_size {}: tokenizer and model do "
                "not belong together",
                tok_path, out.tokenizer.vocab_size(), dir, config.vocab_size);
-  // Weights the backend can address go straight into its parameter buffer, one copy in memory
-  // (a device's go through a host copy).
+  out.model = std::make_unique<Model>(*out.backend, config);
+  // Weights the backend can address go straight into its parameter buffer, one copy in memory;
+  // a device's go through a host copy.
   if (out.backend->host_memory()) {
-    out.model = std::make_unique<Model>(*out.backend, load_model_dir_config(dir));
-    read_model_weights(dir, out.model->config(), out.model->params());
-    return out;
+    read_model_weights(dir, config, out.model->params());
+  } else {
+    std::vector<float> host(out.model->layout().total);
+    read_model_weights(dir, config, host.data());
+    out.model->load_params(host);
   }
-  HostModel host = load_model_dir(dir);
-  out.model = std::make_unique<Model>(*out.backend, host.config);
-  out.model->load_params(host.params);
   return out;
 }
 }  // namespace
