@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 #include "tandem/io/json_file.h"
 
@@ -109,7 +110,7 @@ std::string format_generation_config(const ModelConfig& config, int pad_token_id
   if (config.bos_token_id >= 0) j["bos_token_id"] = config.bos_token_id;
   if (config.eos_token_id >= 0) j["eos_token_id"] = config.eos_token_id;
   if (pad_token_id >= 0) j["pad_token_id"] = pad_token_id;
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 ModelConfig load_model_config(const std::string& path) {
@@ -141,7 +142,7 @@ std::string format_model_config(const ModelConfig& c, const std::string& torch_d
   j["use_cache"] = true;
   if (c.bos_token_id >= 0) j["bos_token_id"] = c.bos_token_id;
   if (c.eos_token_id >= 0) j["eos_token_id"] = c.eos_token_id;
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 void save_model_config(const ModelConfig& config, const std::string& path,

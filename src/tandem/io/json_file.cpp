@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 
 namespace tandem {
@@ -34,7 +35,7 @@ void fail_json_syntax(const nlohmann::json::exception& ex, std::string_view text
 
 nlohmann::json parse_json(std::string_view text, const std::string& where) {
   try {
-    return json::parse(text.begin(), text.end());
+    return parse_json_text(text);
   } catch (const json::exception& e) {
     fail_json_syntax(e, text, where);
   }
@@ -45,14 +46,14 @@ nlohmann::json read_json_file(const std::string& path) {
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& j) {
-  write_file_atomic(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+  write_file_atomic(path, json_text(j, 2, InvalidUtf8::kReplace) + "\n");
 }
 
 std::string describe_json(const nlohmann::json& v) {
   if (v.is_null()) return "null";
   if (v.is_array()) return "an array";
   if (v.is_object()) return "an object";
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string s = json_text(v, -1, InvalidUtf8::kReplace);
   if (s.size() > 60) {
     size_t cut = 57;
     while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;  // UTF-8 start
@@ -101,8 +102,8 @@ int64_t JsonFields::as_int(std::string_view key, const nlohmann::json& v, int64_
   const std::string expected = int_expected(lo, hi);
   if (!v.is_number_integer()) wrong(key, expected, v);
   if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())) {
-    fail("{}: field '{}': expected {}, got {} (larger than {})", where_, key, expected, v.dump(),
-         hi);
+    fail("{}: field '{}': expected {}, got {} (larger than {})", where_, key, expected,
+         json_text(v), hi);
   }
   const int64_t x = v.get<int64_t>();
   if (x < lo) fail("{}: field '{}': expected {}, got {}", where_, key, expected, x);

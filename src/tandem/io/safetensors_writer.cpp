@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 
 namespace tandem {
@@ -25,7 +26,7 @@ void SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t> 
                "safetensors writer: tensor '{}': invalid shape {}", name, shape_str(shape));
   TANDEM_CHECK(data || nbytes == 0, "safetensors writer: tensor '{}': null data", name);
   try {
-    (void)nlohmann::json(name).dump();  // the header is JSON: names must be valid UTF-8
+    (void)json_text(nlohmann::json(name));  // the header is JSON: names must be valid UTF-8
   } catch (const nlohmann::json::exception&) {
     fail("safetensors writer: tensor name '{}' is not valid UTF-8", printable_name(name));
   }
@@ -53,7 +54,7 @@ void SafetensorsWriter::emit(Sink&& sink) const {
                             {"data_offsets", {pos, pos + e->info.nbytes}}};
     pos += e->info.nbytes;
   }
-  std::string text = header.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  std::string text = json_text(header, -1, InvalidUtf8::kReplace);
   text.resize((text.size() + 7) / 8 * 8, ' ');  // keeps the data buffer 8-byte aligned
   const uint64_t n = text.size();
   sink(&n, 8);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 #include "tandem/io/half.h"
 #include "tandem/io/json_file.h"
@@ -58,7 +59,7 @@ ShardIndex parse_shard_index(std::string_view text, const std::string& where) {
   };
   json j;
   try {
-    j = json::parse(text.begin(), text.end(), no_duplicates);
+    j = parse_json_text(text, /*allow_exceptions=*/true, no_duplicates);
   } catch (const json::exception& e) {
     fail_json_syntax(e, text, where);
   }
@@ -104,7 +105,7 @@ std::string format_shard_index(const ShardIndex& index) {
   j["metadata"] = json::object();
   if (index.total_size) j["metadata"]["total_size"] = *index.total_size;
   j["weight_map"] = index.weight_map;
-  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return json_text(j, 2, InvalidUtf8::kReplace) + "\n";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include "tandem/core/clock.h"
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 #include "tandem/io/json_file.h"
 #include "tandem/recipes/model_dir.h"
@@ -94,7 +95,7 @@ LabelResult run_label(const LabelJob& job, Reporter& rep) {
       for (const Rollout* r : good) {
         const nlohmann::json record = {{"messages", {{{"role", "user"}, {"content", prompt}},
                                                      {{"role", "assistant"}, {"content", r->completion.text}}}}};
-        out.write(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        out.write(json_text(record, -1, InvalidUtf8::kReplace) + "\n");
         ++res.written;
       }
     }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tandem/core/json_text.h"
 #include "tandem/io/json_file.h"
 
 namespace tandem {
@@ -72,9 +73,10 @@ std::vector<std::string> settings_changes(const nlohmann::json& saved, const nlo
   if (!saved.is_object()) return out;
   for (const auto& [key, value] : now.items())
     if (saved.contains(key) && saved[key] != value) {
-      out.push_back(fmt::format("warning: `{}` is {} now but was {} when the checkpoint was "
-                                "written; the run will not match an uninterrupted one",
-                                key, value.dump(), saved[key].dump()));
+      out.push_back(
+          fmt::format("warning: `{}` is {} now but was {} when the checkpoint was "
+                      "written; the run will not match an uninterrupted one",
+                      key, json_text(value), json_text(saved[key])));
     }
   return out;
 }

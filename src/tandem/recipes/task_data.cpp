@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/data/sft_batches.h"
 #include "tandem/data/tasks/task.h"
 #include "tandem/io/file.h"
@@ -41,7 +42,7 @@ void run_task_data(const TaskDataJob& job, Reporter& rep) {
     } else {
       record = {{"prompt", prompt}, {"answer", p.answer}, {"level", p.level}};
     }
-    out.write(record.dump() + "\n");
+    out.write(json_text(record) + "\n");
     if (g % 1000 == 0) rep.update(g);
   }
   rep.update(job.count);

@@ -8,6 +8,7 @@
 
 #include "tandem/core/clock.h"
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 #include "tandem/tokenizer/chat_template.h"
 #include "tandem/tokenizer/tokenizer.h"
@@ -17,12 +18,12 @@ namespace tandem {
 namespace {
 std::string format_ids(const Tokenizer& tok, const std::vector<int32_t>& ids,
                        const std::string& format) {
-  if (format == "json") return nlohmann::json(ids).dump();
+  if (format == "json") return json_text(nlohmann::json(ids));
   if (format == "count") return std::to_string(ids.size());
   if (format == "tokens") {
     nlohmann::json j = nlohmann::json::array();
     for (int32_t id : ids) j.push_back(tok.token_text(id));
-    return j.dump();
+    return json_text(j);
   }
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -47,7 +48,7 @@ void run_tokenize(const TokenizeJob& job, Reporter& reporter) {
   std::string text;
   if (!job.chat.empty()) {
     ChatOptions opts;
-    const auto j = nlohmann::json::parse(read_file(job.chat), nullptr, false);
+    const auto j = parse_json_text(read_file(job.chat), /*allow_exceptions=*/false);
     TANDEM_CHECK(!j.is_discarded(), "{}: not valid JSON", job.chat);
     text = render_chat(chat_messages_from_json(j, job.chat, &opts), opts);
     if (job.render_only) {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/file.h"
 
 namespace tandem {
@@ -21,7 +22,7 @@ MetricsLog::~MetricsLog() {
 
 void MetricsLog::write(const nlohmann::json& record) {
   if (path_.empty()) return;
-  const std::string line = record.dump() + "\n";
+  const std::string line = json_text(record) + "\n";
   TANDEM_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
                    std::fflush(file_) == 0,
                "{}: write failed: {}", path_, std::strerror(errno));
@@ -31,7 +32,7 @@ void MetricsLog::retain(const std::function<bool(const nlohmann::json&)>& keep) 
   if (path_.empty()) return;
   std::string kept;
   for (const auto& r : read_metrics(path_))
-    if (keep(r)) kept += r.dump() + "\n";
+    if (keep(r)) kept += json_text(r) + "\n";
   std::fclose(file_);
   file_ = nullptr;
   write_file_atomic(path_, kept);
@@ -44,7 +45,7 @@ std::vector<nlohmann::json> read_metrics(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto j = parse_json_text(line, /*allow_exceptions=*/false);
     if (!j.is_discarded()) out.push_back(std::move(j));
   }
   return out;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "tandem/core/json_text.h"
 #include "tandem/serve/api_error.h"
 
 namespace tandem::serve {
@@ -37,7 +38,7 @@ void check_depth(std::string_view body) {
 
 json parse_object(std::string_view body) {
   check_depth(body);
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json j = parse_json_text(body, /*allow_exceptions=*/false);
   if (j.is_discarded())
     bad_request("", "the body is not valid JSON; expected an object such as {\"messages\": [...]}",
                 "invalid_json");
@@ -129,7 +130,7 @@ std::vector<int64_t> token_ids(const json& v, const char* name) {
     if (!t.is_number_integer())
       bad_request(name, fmt::format("'{}' must hold integer token ids, got {}", name, type_name(t)));
     if (t.is_number_unsigned() && t.get<uint64_t>() > uint64_t(INT32_MAX))
-      bad_request(name, fmt::format("'{}': token id {} is out of range", name, t.dump()));
+      bad_request(name, fmt::format("'{}': token id {} is out of range", name, json_text(t)));
     ids.push_back(t.get<int64_t>());
   }
   return ids;

@@ -1,5 +1,7 @@
 #include "tandem/serve/openai_response.h"
 
+#include "tandem/core/json_text.h"
+
 namespace tandem::serve {
 
 using nlohmann::json;
@@ -127,6 +129,8 @@ json usage_chunk(const ResponseHead& head, Endpoint endpoint, const Usage& usage
   return out;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return json_text(j, -1, InvalidUtf8::kReplace);
+}
 
 }  // namespace tandem::serve

@@ -14,6 +14,7 @@
 
 #include "tandem/core/clock.h"
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 
 namespace tandem::serve {
 
@@ -78,7 +79,7 @@ bool ServerPool::Impl::sync(Server& s) {
                   : fmt::format("unreachable ({})", httplib::to_string(held.error())));
     return false;
   }
-  s.version = json::parse(held->body, nullptr, false).value("weights_version", "");
+  s.version = parse_json_text(held->body, /*allow_exceptions=*/false).value("weights_version", "");
   if (s.version == version) return true;
   c->set_read_timeout(time_t(cfg.timeout_seconds), 0);
   const auto r = c->Post("/admin/weights", {{"X-Weights-Version", version}}, bytes,
@@ -120,7 +121,7 @@ Outcome ServerPool::Impl::request(Server& s, httplib::Client& c, const SamplePro
                      {"return_token_ids", true}};
   httplib::Headers headers;
   if (!cfg.api_key.empty()) headers.emplace("Authorization", "Bearer " + cfg.api_key);
-  const auto r = c.Post("/v1/completions", headers, body.dump(), "application/json");
+  const auto r = c.Post("/v1/completions", headers, json_text(body), "application/json");
   if (!r) {
     why = fmt::format("request failed ({})", httplib::to_string(r.error()));
     return Outcome::ServerFailed;
@@ -134,7 +135,7 @@ Outcome ServerPool::Impl::request(Server& s, httplib::Client& c, const SamplePro
     why = fmt::format("HTTP {}: {}", r->status, r->body);
     return Outcome::Refused;
   }
-  const json j = json::parse(r->body, nullptr, false);
+  const json j = parse_json_text(r->body, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.contains("choices") || int(j["choices"].size()) != p.n) {
     why = "an answer that is not a completion with n choices";
     return Outcome::ServerFailed;

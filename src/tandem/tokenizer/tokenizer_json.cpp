@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/tokenizer/byte_level.h"
 #include "tandem/tokenizer/pretokenizer.h"
 #include "tandem/tokenizer/tokenizer.h"
@@ -172,7 +173,7 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
     ids.reserve(vocab.size());
     int32_t max_id = -1;
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      const std::string p = fmt::format("model.vocab[{}]", json(it.key()).dump());
+      const std::string p = fmt::format("model.vocab[{}]", json_text(json(it.key())));
       const int32_t id = c.id(it.value(), p);
       ids.emplace(it.key(), id);
       max_id = std::max(max_id, id);
@@ -180,7 +181,7 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
     std::vector<std::string> token_bytes(max_id + 1);
     std::vector<bool> seen(max_id + 1, false);
     for (const auto& [text, id] : ids) {
-      const std::string p = fmt::format("model.vocab[{}]", json(text).dump());
+      const std::string p = fmt::format("model.vocab[{}]", json_text(json(text)));
       auto bytes = byte_level::decode(text);
       if (!bytes || bytes->empty()) c.fail_at(p, "token is not in the byte-level alphabet");
       if (seen[id]) c.fail_at(p, "id {} is used by two tokens", id);
@@ -207,7 +208,7 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
         const std::string& s = m.get_ref<const std::string&>();
         const size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          c.fail_at(p, "expected \"left right\", found {}", m.dump());
+          c.fail_at(p, "expected \"left right\", found {}", json_text(m));
         a = s.substr(0, sp);
         b = s.substr(sp + 1);
       } else if (m.is_array() && m.size() == 2) {
@@ -217,11 +218,11 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
         c.fail_at(p, "expected a string \"left right\" or a pair of strings, found {}", type_name(m));
       }
       auto ia = ids.find(a), ib = ids.find(b);
-      if (ia == ids.end()) c.fail_at(p, "merge names unknown token {}", json(a).dump());
-      if (ib == ids.end()) c.fail_at(p, "merge names unknown token {}", json(b).dump());
+      if (ia == ids.end()) c.fail_at(p, "merge names unknown token {}", json_text(json(a)));
+      if (ib == ids.end()) c.fail_at(p, "merge names unknown token {}", json_text(json(b)));
       auto im = ids.find(a + b);
       if (im == ids.end())
-        c.fail_at(p, "merged token {} is not in model.vocab", json(a + b).dump());
+        c.fail_at(p, "merged token {} is not in model.vocab", json_text(json(a + b)));
       merges.push_back({ia->second, ib->second, im->second});
     }
 
@@ -232,8 +233,9 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
         // An added token may repeat a vocab entry, but not claim another token's id.
         auto it = ids.find(byte_level::encode(a.content));
         if (it == ids.end() || it->second != a.id)
-          c.fail_at(fmt::format("added_tokens[{}].id", i), "id {} already belongs to vocab token {}",
-                    a.id, json(byte_level::encode(token_bytes[a.id])).dump());
+          c.fail_at(fmt::format("added_tokens[{}].id", i),
+                    "id {} already belongs to vocab token {}", a.id,
+                    json_text(json(byte_level::encode(token_bytes[a.id]))));
       }
       for (size_t k = 0; k < i; ++k)
         if (added[k].id == a.id || added[k].content == a.content)
@@ -248,11 +250,11 @@ Tokenizer Tokenizer::from_json(const json& root, const std::string& source) {
 }
 
 Tokenizer Tokenizer::from_json_string(std::string_view text, const std::string& source) {
-  json root = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  json root = parse_json_text(text, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
     // Parse again with exceptions only to get the position of the error for the message.
     try {
-      json again = json::parse(text.begin(), text.end());
+      json again = parse_json_text(text);
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range ("1e999")
       throw Error(fmt::format("{}: not valid JSON: {}", source, e.what()));
     }
@@ -277,7 +279,9 @@ Tokenizer Tokenizer::load(const std::string& path) {
 void Tokenizer::load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   TANDEM_CHECK(in, "{}: cannot open", path);
-  json root = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::stringstream text;
+  text << in.rdbuf();
+  json root = parse_json_text(text.str(), /*allow_exceptions=*/false);
   TANDEM_CHECK(root.is_object(), "{}: expected a JSON object", path);
   auto role = [&](const char* key) -> std::string {
     auto it = root.find(key);
@@ -339,7 +343,7 @@ nlohmann::ordered_json Tokenizer::to_json() const {
 void Tokenizer::save(const std::string& path) const {
   std::ofstream out(path, std::ios::binary);
   TANDEM_CHECK(out, "{}: cannot open for writing", path);
-  out << to_json().dump(2, ' ', /*ensure_ascii=*/false) << "\n";
+  out << json_text(to_json(), 2) << "\n";
   TANDEM_CHECK(out.good(), "{}: write failed", path);
 }
 
@@ -355,7 +359,7 @@ void Tokenizer::save_config(const std::string& path) const {
   j["clean_up_tokenization_spaces"] = false;
   std::ofstream out(path, std::ios::binary);
   TANDEM_CHECK(out, "{}: cannot open for writing", path);
-  out << j.dump(2) << "\n";
+  out << json_text(j, 2) << "\n";
   TANDEM_CHECK(out.good(), "{}: write failed", path);
 }
 

@@ -1,7 +1,6 @@
 #include "tandem/data/tasks/problem_file.h"
 
 #include <fmt/format.h>
-
 #include <regex.h>
 
 #include <cmath>
@@ -9,6 +8,7 @@
 #include <thread>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/core/subprocess.h"
 #include "tandem/data/permutation.h"
 #include "tandem/data/tasks/completion.h"
@@ -75,7 +75,7 @@ std::string answer_text(const JsonFields& f) {
   const nlohmann::json* a = f.find("answer");
   if (!a) f.missing("answer", "the expected answer (a string or a number)");
   if (a->is_string()) return a->get<std::string>();
-  if (a->is_number()) return a->dump();
+  if (a->is_number()) return json_text(*a);
   f.wrong("answer", "a string or a number", *a);
 }
 }  // namespace
@@ -197,10 +197,8 @@ Score ProblemFileTask::score_by_command(const Problem& problem, std::string_view
                                   {"answer", problem.answer},
                                   {"completion", std::string(completion)},
                                   {"level", problem.level}};
-  const ProcessResult r = run_process(verifier_.command,
-                                      request.dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace) + "\n",
-                                      verifier_.timeout_s);
+  const ProcessResult r = run_process(
+      verifier_.command, json_text(request, -1, InvalidUtf8::kReplace) + "\n", verifier_.timeout_s);
   const auto failed = [&](const std::string& why) {
     s.verifier_failed = true;
     s.reason = "verifier: " + why;
@@ -214,7 +212,7 @@ Score ProblemFileTask::score_by_command(const Problem& problem, std::string_view
     if (!s.correct) s.reason = "wrong answer (verifier)";
     return s;
   }
-  const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  const nlohmann::json j = parse_json_text(out, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("reward") || !j["reward"].is_number() ||
       !std::isfinite(j["reward"].get<double>()))
     return failed(fmt::format("expected a number or {{\"reward\": x}} on stdout, got \"{}\"",
