@@ -57,17 +57,11 @@ inline uint16_t f32_to_f16(float f) {
   return uint16_t(sign | h);
 }
 
-inline void bf16_to_f32(const uint16_t* src, float* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
-}
-inline void f32_to_bf16(const float* src, uint16_t* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]);
-}
-inline void f16_to_f32(const uint16_t* src, float* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(src[i]);
-}
-inline void f32_to_f16(const float* src, uint16_t* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] = f32_to_f16(src[i]);
-}
+// Whole arrays (io/half.cpp, compiled for speed in a layer compiled for size: src/CMakeLists.txt).
+// A 16-bit source may sit at any byte offset: a file's tensor data need not be aligned for it.
+void bf16_to_f32(const void* src, float* dst, size_t n);
+void f16_to_f32(const void* src, float* dst, size_t n);
+void f32_to_bf16(const float* src, uint16_t* dst, size_t n);
+void f32_to_f16(const float* src, uint16_t* dst, size_t n);
 
 }  // namespace tandem

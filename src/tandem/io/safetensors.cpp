@@ -1,6 +1,5 @@
 #include "tandem/io/safetensors.h"
 
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -9,6 +8,7 @@
 #include <set>
 
 #include "tandem/core/error.h"
+#include "tandem/core/json_text.h"
 #include "tandem/io/half.h"
 #include "tandem/io/json_file.h"
 
@@ -160,7 +160,7 @@ void SafetensorsReader::parse() {
   };
   json header;
   try {
-    header = json::parse(text.begin(), text.end(), no_duplicates);
+    header = parse_json_text(text, /*allow_exceptions=*/true, no_duplicates);
   } catch (const json::exception& e) {
     fail_json_syntax(e, text, p + ": header");
   }
@@ -275,23 +275,15 @@ void SafetensorsReader::read_f32(std::string_view name, std::span<const int64_t>
       shape_str(t.shape), shape_str(expected_shape));
   const std::byte* src = data(t);
   const size_t n = size_t(t.numel());
-  // Offsets need not be aligned for the element type, so elements are loaded with memcpy.
-  auto convert16 = [&](float (*to_f32)(uint16_t)) {
-    for (size_t i = 0; i < n; ++i) {
-      uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      dst[i] = to_f32(h);
-    }
-  };
   switch (t.dtype) {
     case DType::F32:
       if (n) std::memcpy(dst, src, n * 4);
       break;
     case DType::BF16:
-      convert16([](uint16_t h) { return bf16_to_f32(h); });
+      bf16_to_f32(src, dst, n);
       break;
     case DType::F16:
-      convert16([](uint16_t h) { return f16_to_f32(h); });
+      f16_to_f32(src, dst, n);
       break;
     default:
       fail("{}: tensor '{}': dtype {} cannot be read as float32 (expected F32, F16 or BF16)", path_,

@@ -121,15 +121,11 @@ void decode_tensor(TensorType type, const void* src, int64_t n, float* dst) {
     case TensorType::F32:
       if (n > 0) std::memcpy(dst, src, size_t(n) * 4);
       return;
-    case TensorType::F16:  // src may sit at any offset a file's alignment allows: memcpy reads
-      for (int64_t i = 0; i < n; ++i) dst[i] = get_f16(static_cast<const uint8_t*>(src) + 2 * i);
+    case TensorType::F16:  // src may sit at any offset a file's alignment allows
+      f16_to_f32(src, dst, size_t(n));
       return;
     case TensorType::BF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h = 0;
-        std::memcpy(&h, static_cast<const uint8_t*>(src) + 2 * i, 2);
-        dst[i] = bf16_to_f32(h);
-      }
+      bf16_to_f32(src, dst, size_t(n));
       return;
     case TensorType::Q8_0:
       return dequantize_q8_0(src, n, dst);
