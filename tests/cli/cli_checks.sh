@@ -112,6 +112,28 @@ expect 1 "holds checkpoints of an earlier run; pass --resume" -- "$tandem" train
 # The interrupted demo above resumes (to a shorter run: nothing left to train, a warning says so).
 expect 0 "resuming from .*sigint/checkpoints/step-" -- "$tandem" train --resume --steps 1 \
   --eval-every 0 --out "$work/sigint"
+# A checkpoint records its rows' layout; one written before it did (no `rows`: padded task rows)
+# resumed into whole-record rows is warned about, and one that records it is not.
+"$tandem" train --steps 4 --batch 4 --eval-every 0 --checkpoint-every 2 --out "$work/rows" >/dev/null 2>&1
+/usr/bin/python3 - "$work/rows/checkpoints/step-000004" <<'PY'
+import json, os, sys, zlib
+d = sys.argv[1]
+state = json.load(open(os.path.join(d, "trainer_state.json")))
+assert state["extra"].pop("rows") == "whole-records"
+data = json.dumps(state).encode()
+open(os.path.join(d, "trainer_state.json"), "wb").write(data)
+manifest = json.load(open(os.path.join(d, "manifest.json")))
+for e in manifest["files"]:
+    if e["path"] == "trainer_state.json":
+        e["bytes"], e["crc32"] = len(data), format(zlib.crc32(data), "08x")
+json.dump(manifest, open(os.path.join(d, "manifest.json"), "w"))
+PY
+expect 0 "checkpoint was trained on padded rows and this run makes whole-records rows \\(--no-pack" \
+  -- "$tandem" train --resume --steps 6 --batch 4 --eval-every 0 --out "$work/rows"
+"$tandem" train --resume --steps 8 --batch 4 --eval-every 0 --out "$work/rows" >"$work/rows.log" 2>&1
+grep -q "resuming from .*step-000006" "$work/rows.log" && ! grep -q "trained on .* rows" "$work/rows.log" &&
+  pass "a checkpoint naming its rows resumes without a layout warning" ||
+  fail "rows: $(grep -E "resuming|rows" "$work/rows.log")"
 # Under mpirun only train, grpo and demo run data parallel; the others say so rather than run N
 # copies.
 expect 2 "runs in one process; under mpirun only .tandem train., .grpo. and .demo." -- \

@@ -80,6 +80,7 @@ class SftRun {
   const Dataset* dataset_ = nullptr;       // source_, when it is the user's data
   std::unique_ptr<Packer> packer_;         // stream-packed rows (cfg.pack), or:
   int whole_row_tokens_ = 0;               // > 0: whole records share rows; 0: one per row
+  std::string rows_;                       // the layout in words, as checkpoints record it
   int32_t pad_ = 0;
   Loaded<Transformer> lm_;
   std::unique_ptr<Trainer> trainer_;
@@ -206,6 +207,7 @@ void SftRun::open_data() {
     constexpr int kWholeRowTokens = 1024;
     whole_row_tokens_ = cfg_.seq_len > 0 ? cfg_.seq_len : std::max(context, kWholeRowTokens);
   }
+  rows_ = stream ? "stream" : whole_row_tokens_ > 0 ? "whole-records" : "padded";
   details["packed_rows"] = stream ? (cfg_.seq_len > 0 ? cfg_.seq_len : context) : 0;
   details["whole_record_rows"] = whole_row_tokens_;
   if (data) metrics_.write(records::Event{"data", 0, details});
@@ -267,6 +269,14 @@ void SftRun::start() {
   if (from.empty()) return;
   restore(from);
   for (const std::string& w : settings_changes(st_.settings, run_settings(cfg_))) rep_.note(w);
+  // A checkpoint from before whole-record rows (the default for task data since #19) names no
+  // layout: it trained stream-packed rows where this run does, else one record per padded row.
+  const std::string was = !st_.rows.empty() ? st_.rows : rows_ == "stream" ? "stream" : "padded";
+  if (was != rows_)
+    rep_.note(
+        fmt::format("warning: the checkpoint was trained on {} rows and this run makes {} "
+                    "rows{}; the run will not match an uninterrupted one",
+                    was, rows_, was == "padded" ? " (--no-pack makes padded rows)" : ""));
   result_.resumed_from = trainer_->steps_done();
   rep_.note(fmt::format("resuming from {} (step {}, next batch {})", from, trainer_->steps_done(),
                         st_.data));
@@ -417,6 +427,7 @@ std::string SftRun::save(int64_t step) {
   }
   if (!comm_.leader()) return ckpts_.dir_for(step);
   const auto t0 = Clock::now();
+  st_.rows = rows_;
   const std::string dir = ckpts_.save(step, [&](const std::string& tmp) {
     write_training_state(tmp, *trainer_, st_.to_state(*trainer_, cfg_.seed, run_settings(cfg_)),
                          moments ? &*moments : nullptr);

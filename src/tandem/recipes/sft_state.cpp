@@ -22,6 +22,7 @@ TrainerState SftLoopState::to_state(Trainer& trainer, uint64_t seed,
              {"failures", failures},
              {"spike_window", guard.to_json()},
              {"pack", {{"example", pack_example}, {"offset", pack_offset}}},
+             {"rows", rows},
              {"settings", run}};
   return s;
 }
@@ -38,6 +39,7 @@ void SftLoopState::restore(const TrainerState& state, const std::string& where) 
     pack_example = uint64_t(pf.opt_int("example", 0).value_or(0));
     pack_offset = uint64_t(pf.opt_int("offset", 0).value_or(0));
   }
+  rows = f.opt_string("rows").value_or("");
   guard.reset();
   if (const nlohmann::json* w = f.find("spike_window")) guard.from_json(*w);
   settings = extra.value("settings", nlohmann::json::object());

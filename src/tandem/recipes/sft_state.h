@@ -20,6 +20,7 @@ struct SftLoopState {
 
   int64_t data = 0;    // next batch index; moves past skipped batches after a rollback
   uint64_t pack_example = 0, pack_offset = 0;  // packed data: where batch `data` starts
+  std::string rows;  // the rows' layout: stream, whole-records or padded ("" in older checkpoints)
   int64_t tokens = 0;  // tokens trained on over the whole run
   int failures = 0;    // consecutive failed steps (non-finite, spike)
   SpikeGuard guard;
