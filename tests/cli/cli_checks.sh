@@ -134,6 +134,18 @@ expect 0 "checkpoint was trained on padded rows and this run makes whole-records
 grep -q "resuming from .*step-000006" "$work/rows.log" && ! grep -q "trained on .* rows" "$work/rows.log" &&
   pass "a checkpoint naming its rows resumes without a layout warning" ||
   fail "rows: $(grep -E "resuming|rows" "$work/rows.log")"
+# Stream packing of the task's problems (--pack): resumed from the middle (the newest checkpoint
+# and the model removed), steps 4-6 come out as the uninterrupted run's, byte for byte.
+"$tandem" train --pack --steps 6 --batch 4 --eval-every 0 --checkpoint-every 3 --out "$work/pack" \
+  >"$work/pack.log" 2>&1
+cp "$work/pack/model/model.safetensors" "$work/pack.safetensors"
+rm -rf "$work/pack/model" "$work/pack/checkpoints/step-000006"
+expect 0 "resuming from .*step-000003" -- "$tandem" train --pack --resume --steps 6 --batch 4 \
+  --eval-every 0 --checkpoint-every 3 --out "$work/pack"
+grep -q "packing records into rows of" "$work/pack.log" &&
+  cmp -s "$work/pack.safetensors" "$work/pack/model/model.safetensors" &&
+  pass "--pack on the task's problems: resumed run equals the uninterrupted one" ||
+  fail "--pack resume: $(cat "$work/pack.log" | tail -3)"
 # Under mpirun only train, grpo and demo run data parallel; the others say so rather than run N
 # copies.
 expect 2 "runs in one process; under mpirun only .tandem train., .grpo. and .demo." -- \
