@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -16,6 +17,9 @@
 #include "tandem/backend/backend.h"
 #include "tandem/backend/factories.h"
 #include "tandem/core/error.h"
+#ifdef TANDEM_TEST_CUBLAS_LOADER
+#include "tandem/backend/cuda/cublas_api.h"
+#endif
 
 namespace tandem {
 namespace {
@@ -74,6 +78,26 @@ TEST(cuda, NoDeviceGivesAClearError) {
         << what;
   }
 }
+
+// cuBLAS is opened when a CUDA backend is made, not when the process starts: mapping it costs
+// ~200 MB of RSS (libcublasLt's static initialisers), which CPU-only runs must not pay. Each test
+// runs in its own process (gtest_discover_tests), so nothing has made a backend yet.
+TEST(cuda, CublasNotLoadedAtStart) {
+  std::ifstream maps("/proc/self/maps");
+  ASSERT_TRUE(maps) << "cannot read /proc/self/maps";
+  std::string line;
+  while (std::getline(maps, line)) EXPECT_EQ(line.find("libcublas"), std::string::npos) << line;
+}
+
+#ifdef TANDEM_TEST_CUBLAS_LOADER
+TEST(cuda, CublasLoadsOnDemand) {  // needs the library, not a device
+  const cuda::CublasApi& api = cuda::cublas();
+  EXPECT_STREQ(api.status_name(CUBLAS_STATUS_NOT_INITIALIZED), "CUBLAS_STATUS_NOT_INITIALIZED");
+  EXPECT_NE(api.create, nullptr);
+  EXPECT_NE(api.sgemm_strided_batched, nullptr);
+  EXPECT_EQ(&cuda::cublas(), &api);  // opened once
+}
+#endif
 
 TEST(cuda, MemoryRoundTripFillAdd) {
   SKIP_WITHOUT_GPU();

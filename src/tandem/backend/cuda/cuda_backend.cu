@@ -42,15 +42,15 @@ CudaBackend::CudaBackend(int device) : device_(device) {
                     cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
   TANDEM_CUDA_CHECK("init", cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   try {
-    TANDEM_CUBLAS_CHECK("init", cublasCreate(&blas_));
-    TANDEM_CUBLAS_CHECK("init", cublasSetStream(blas_, stream_));
+    TANDEM_CUBLAS_CHECK("init", cublas().create(&blas_));
+    TANDEM_CUBLAS_CHECK("init", cublas().set_stream(blas_, stream_));
     // fp32 stays fp32: the default math mode never lowers precision to TF32 for SGEMM (only
     // CUBLAS_TF32_TENSOR_OP_MATH would), so results match the fp32 CPU reference.
-    TANDEM_CUBLAS_CHECK("init", cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+    TANDEM_CUBLAS_CHECK("init", cublas().set_math_mode(blas_, CUBLAS_DEFAULT_MATH));
     // Host-side alpha/beta; no device pointers for scalars.
-    TANDEM_CUBLAS_CHECK("init", cublasSetPointerMode(blas_, CUBLAS_POINTER_MODE_HOST));
+    TANDEM_CUBLAS_CHECK("init", cublas().set_pointer_mode(blas_, CUBLAS_POINTER_MODE_HOST));
   } catch (...) {
-    if (blas_) cublasDestroy(blas_);
+    if (blas_) cublas().destroy(blas_);
     cudaStreamDestroy(stream_);
     throw;
   }
@@ -60,7 +60,7 @@ CudaBackend::~CudaBackend() {
   // A destructor must not throw: errors here (a device already lost) are ignored on purpose.
   if (scratch_) cudaFreeAsync(scratch_, stream_);
   if (stream_) cudaStreamSynchronize(stream_);
-  if (blas_) cublasDestroy(blas_);
+  if (blas_) cublas().destroy(blas_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 

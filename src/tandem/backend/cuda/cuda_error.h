@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "tandem/backend/cuda/cublas_api.h"
+
 namespace tandem::cuda {
 
 [[noreturn]] void fail_api(const char* op, const char* call, const char* error_name,
@@ -25,12 +27,13 @@ namespace tandem::cuda {
                                cudaGetErrorString(tandem_err_), __FILE__, __LINE__); \
   } while (0)
 
-#define TANDEM_CUBLAS_CHECK(op, call)                                                  \
-  do {                                                                                 \
-    const cublasStatus_t tandem_st_ = (call);                                          \
-    if (tandem_st_ != CUBLAS_STATUS_SUCCESS)                                           \
-      ::tandem::cuda::fail_api(op, #call, cublasGetStatusName(tandem_st_),             \
-                               cublasGetStatusString(tandem_st_), __FILE__, __LINE__); \
+#define TANDEM_CUBLAS_CHECK(op, call)                                                        \
+  do {                                                                                       \
+    const cublasStatus_t tandem_st_ = (call);                                                \
+    if (tandem_st_ != CUBLAS_STATUS_SUCCESS)                                                 \
+      ::tandem::cuda::fail_api(op, #call, ::tandem::cuda::cublas().status_name(tandem_st_),  \
+                               ::tandem::cuda::cublas().status_string(tandem_st_), __FILE__, \
+                               __LINE__);                                                    \
   } while (0)
 
 // After a kernel launch: catches bad launch configurations at once. Faults inside a kernel

@@ -49,11 +49,11 @@ void CudaBackend::gemm(bool tA, bool tB, int M, int N, int K, float alpha, const
   const cublasOperation_t opB = tB ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (batch == 1) {
     TANDEM_CUBLAS_CHECK(
-        "gemm", cublasSgemm(blas_, opB, opA, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
+        "gemm", cublas().sgemm(blas_, opB, opA, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
   } else {
     TANDEM_CUBLAS_CHECK(
-        "gemm", cublasSgemmStridedBatched(blas_, opB, opA, N, M, K, &alpha, B, ldb, sB, A, lda, sA,
-                                          &beta, C, ldc, sC, batch));
+        "gemm", cublas().sgemm_strided_batched(blas_, opB, opA, N, M, K, &alpha, B, ldb, sB, A, lda,
+                                               sA, &beta, C, ldc, sC, batch));
   }
 }
 
