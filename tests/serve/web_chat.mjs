@@ -57,11 +57,16 @@ try {
   await page.dispatchEvent("#temperature", "change");
   await page.fill("#prompt", "Count to a hundred");
   // The demo model answers in milliseconds: press Stop from inside the page at the first streamed
-  // text, as a person would press it mid-answer.
+  // text, reasoning or answer, as a person would press it mid-answer. (Waiting for the answer's
+  // text lost the race on a fast machine: the few tokens after the reasoning came in the same read
+  // as the end of the stream, which then finished before the click.)
   await page.evaluate(() => {
-    const body = () => document.querySelectorAll(".msg.assistant .body")[1];
+    const streamed = () => {
+      const reply = document.querySelectorAll(".msg.assistant")[1];
+      return reply && [...reply.querySelectorAll("pre, .body")].some((e) => e.textContent.length > 0);
+    };
     const watch = new MutationObserver(() => {
-      if (body() && body().textContent.length > 0) { document.getElementById("stop").click(); watch.disconnect(); }
+      if (streamed()) { document.getElementById("stop").click(); watch.disconnect(); }
     });
     watch.observe(document.getElementById("log"), { subtree: true, childList: true, characterData: true });
   });
